@@ -1,0 +1,1 @@
+"""EVENTOS: campaigns and demand generators (VECTOR stage app; models arrive with its issue)."""

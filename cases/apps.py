@@ -1,0 +1,10 @@
+"""CASOS: requests, complaints, exceptions and security cases."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CasesConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "cases"
+    verbose_name = _("Casos")

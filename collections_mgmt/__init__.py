@@ -1,0 +1,1 @@
+"""Collections and normalisation (cobranza) (VECTOR stage app; models arrive with its issue)."""

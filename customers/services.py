@@ -1,0 +1,292 @@
+"""Every write to the shared customer model: one function per business action.
+
+Services are keyword-only, run in one transaction, check permission and invariants
+(``full_clean``), and leave an audit entry through django-auditlog (the actor comes from
+the request, or is None for system jobs). Views, API, admin, imports and jobs call these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from customers.choices import LifecycleStatus
+from customers.models import (
+    Branch,
+    ChannelConsent,
+    Customer,
+    Holding,
+    Interaction,
+    MonthlyAccountSummary,
+    Payment,
+    Product,
+)
+from customers.selectors import visibility_filter
+from vector_crm.audit import audited
+from vector_crm.errors import DomainError, ErrorCode, NotFound, PermissionDeniedError
+from vector_crm.models import Membership
+
+CUSTOMER_EDITABLE_FIELDS = frozenset(
+    {
+        "kind", "identification_type", "identification_number", "external_id", "first_name",
+        "last_name", "legal_name", "mobile", "email", "address", "city", "birth_date",
+        "civil_status", "stratum", "children", "education", "occupation", "income_band",
+        "economic_sector", "equity", "employees", "lifecycle_status", "churn_reason",
+        "churned_at", "owner", "branch", "preferred_channel",
+    }
+)
+
+
+def _require(membership: Membership | None, capability: str) -> None:
+    """API credentials (membership None) were already checked against their scopes."""
+    if membership is not None and not membership.has(capability):
+        raise PermissionDeniedError()
+
+
+def _check_same_tenant(obj, field: str) -> None:
+    """A referenced row must belong to the current tenant (the scoped lookup proves it)."""
+    if obj is None:
+        return
+    if not type(obj).objects.filter(pk=obj.pk).exists():
+        raise DomainError("Unknown reference.", code=ErrorCode.CROSS_TENANT_REFERENCE, field=field)
+
+
+def _check_owner(owner, field: str = "owner") -> None:
+    if owner is None:
+        return
+    if not Membership.objects.filter(user=owner, is_active=True).exists():
+        raise DomainError("The owner is not a member of this institution.", code=ErrorCode.INVALID_ASSIGNMENT, field=field)
+
+
+def _validate_and_save(instance, **save_kwargs) -> None:
+    instance.full_clean(validate_unique=True)
+    instance.save(**save_kwargs)
+
+
+@audited
+def customer_create(*, actor=None, membership: Membership | None = None, data: dict[str, Any]) -> Customer:
+    """Create a customer; identification is validated and unique per tenant."""
+    _require(membership, "customers.create")
+    unknown = set(data) - CUSTOMER_EDITABLE_FIELDS - {"consents"}
+    if unknown:
+        raise DomainError(f"Unknown field {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    consents = data.pop("consents", None) or []
+    customer = Customer(**data)
+    _check_same_tenant(customer.branch, "branch")
+    _check_owner(customer.owner)
+    if membership is not None and customer.owner is None and membership.role == "advisor":
+        customer.owner = actor
+        customer.branch = customer.branch or membership.branch
+    _validate_and_save(customer)
+    for consent in consents:
+        channel_consent_set(actor=actor, customer=customer, **consent)
+    return customer
+
+
+@audited
+def customer_update(
+    *, actor=None, membership: Membership | None = None, customer: Customer, data: dict[str, Any]
+) -> Customer:
+    """Change a customer's fields; the audit entry records each before/after."""
+    _require(membership, "customers.change")
+    unknown = set(data) - CUSTOMER_EDITABLE_FIELDS
+    if unknown:
+        raise DomainError(f"Unknown field {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    if "owner" in data or "branch" in data:
+        _require(membership, "customers.reassign")
+    for field, value in data.items():
+        setattr(customer, field, value)
+    _check_same_tenant(customer.branch, "branch")
+    if "owner" in data:
+        _check_owner(customer.owner)
+    if customer.lifecycle_status == LifecycleStatus.CHURNED and not customer.churned_at:
+        customer.churned_at = timezone.localdate()
+    if customer.lifecycle_status != LifecycleStatus.CHURNED:
+        customer.churn_reason = ""
+        customer.churned_at = None
+    _validate_and_save(customer)
+    return customer
+
+
+@audited
+def customer_delete(*, actor=None, membership: Membership | None = None, customer: Customer) -> None:
+    _require(membership, "customers.delete")
+    if Holding.objects.filter(customer=customer).exists():
+        raise DomainError(
+            "A customer with accounts cannot be deleted; mark them churned instead.", field="holdings"
+        )
+    customer.delete()
+
+
+@audited
+def portfolio_reassign(
+    *,
+    actor=None,
+    membership: Membership | None = None,
+    customer_ids: list[int] | None = None,
+    from_owner=None,
+    to_owner,
+    branch: Branch | None = None,
+) -> int:
+    """Move customers (given ids, or all of ``from_owner``'s visible portfolio) to
+    ``to_owner``. Each moved customer gets an audit entry with the old and new owner.
+    Returns how many moved. Only customers the acting member can see are touched."""
+    _require(membership, "customers.reassign")
+    _check_owner(to_owner, "to_owner")
+    if customer_ids is None and from_owner is None:
+        raise DomainError("Say which customers to move.", field="customer_ids")
+    queryset = Customer.objects.filter(visibility_filter(membership)).select_for_update()
+    if customer_ids is not None:
+        queryset = queryset.filter(pk__in=customer_ids)
+    if from_owner is not None:
+        queryset = queryset.filter(owner=from_owner)
+    customers = list(queryset.order_by("pk"))
+    if customer_ids is not None and len(customers) != len(set(customer_ids)):
+        raise NotFound("Some customers were not found.", field="customer_ids")
+    if branch is not None:
+        _check_same_tenant(branch, "branch")
+    moved = 0
+    # One audited save per customer: portfolio moves are tens to hundreds of rows, and each
+    # needs its own before/after entry for the trail.
+    for customer in customers:
+        if customer.owner_id == to_owner.pk and (branch is None or customer.branch_id == branch.pk):
+            continue
+        customer.owner = to_owner
+        if branch is not None:
+            customer.branch = branch
+        customer.save(update_fields=["owner", "branch"])
+        moved += 1
+    return moved
+
+
+@audited
+def channel_consent_set(
+    *, actor=None, customer: Customer, channel: str, opted_in: bool, source: str, recorded_at: dt.datetime | None = None
+) -> ChannelConsent:
+    """Record the customer's current permission for one channel (latest wins)."""
+    consent = ChannelConsent.objects.filter(customer=customer, channel=channel).first()
+    consent = consent or ChannelConsent(customer=customer, channel=channel)
+    consent.opted_in = opted_in
+    consent.source = source
+    consent.recorded_at = recorded_at or timezone.now()
+    _validate_and_save(consent)
+    return consent
+
+
+@audited
+def branch_create(*, actor=None, membership: Membership | None = None, data: dict[str, Any]) -> Branch:
+    _require(membership, "catalogue.manage")
+    branch = Branch(**data)
+    _validate_and_save(branch)
+    return branch
+
+
+@audited
+def branch_update(*, actor=None, membership: Membership | None = None, branch: Branch, data: dict[str, Any]) -> Branch:
+    _require(membership, "catalogue.manage")
+    for field, value in data.items():
+        setattr(branch, field, value)
+    _validate_and_save(branch)
+    return branch
+
+
+@audited
+def product_create(*, actor=None, membership: Membership | None = None, data: dict[str, Any]) -> Product:
+    _require(membership, "catalogue.manage")
+    product = Product(**data)
+    _validate_and_save(product)
+    return product
+
+
+@audited
+def product_update(*, actor=None, membership: Membership | None = None, product: Product, data: dict[str, Any]) -> Product:
+    _require(membership, "catalogue.manage")
+    for field, value in data.items():
+        setattr(product, field, value)
+    _validate_and_save(product)
+    return product
+
+
+@audited
+def holding_create(*, actor=None, membership: Membership | None = None, data: dict[str, Any]) -> Holding:
+    _require(membership, "holdings.change")
+    holding = Holding(**data)
+    _check_same_tenant(holding.customer, "customer")
+    _check_same_tenant(holding.product, "product")
+    _validate_and_save(holding)
+    return holding
+
+
+@audited
+def holding_update(*, actor=None, membership: Membership | None = None, holding: Holding, data: dict[str, Any]) -> Holding:
+    _require(membership, "holdings.change")
+    for field, value in data.items():
+        setattr(holding, field, value)
+    _validate_and_save(holding)
+    return holding
+
+
+@audited
+def monthly_summary_record(*, actor=None, membership: Membership | None = None, data: dict[str, Any]) -> MonthlyAccountSummary:
+    """Create or replace one account-month (keyed by holding and month)."""
+    _require(membership, "holdings.change")
+    holding = data["holding"]
+    _check_same_tenant(holding, "holding")
+    summary = MonthlyAccountSummary.objects.filter(holding=holding, month=data["month"]).first()
+    summary = summary or MonthlyAccountSummary(holding=holding, customer_id=holding.customer_id, month=data["month"])
+    for field, value in data.items():
+        setattr(summary, field, value)
+    summary.customer_id = holding.customer_id
+    _validate_and_save(summary)
+    return summary
+
+
+@audited
+def payment_record(*, actor=None, membership: Membership | None = None, data: dict[str, Any]) -> Payment:
+    _require(membership, "payments.change")
+    holding = data["holding"]
+    _check_same_tenant(holding, "holding")
+    payment = Payment(customer_id=holding.customer_id, **data)
+    _validate_and_save(payment)
+    return payment
+
+
+@audited
+def payment_update(*, actor=None, membership: Membership | None = None, payment: Payment, data: dict[str, Any]) -> Payment:
+    _require(membership, "payments.change")
+    for field, value in data.items():
+        setattr(payment, field, value)
+    _validate_and_save(payment)
+    return payment
+
+
+@audited
+def interaction_log(
+    *, actor=None, membership: Membership | None = None, customer: Customer, data: dict[str, Any]
+) -> Interaction:
+    """Append a touchpoint to the customer's timeline."""
+    _require(membership, "interactions.create")
+    interaction = Interaction(customer=customer, user=data.pop("user", actor), **data)
+    if interaction.occurred_at is None:
+        interaction.occurred_at = timezone.now()
+    _validate_and_save(interaction)
+    return interaction
+
+
+@audited
+def interaction_update(
+    *, actor=None, membership: Membership | None = None, interaction: Interaction, data: dict[str, Any]
+) -> Interaction:
+    _require(membership, "interactions.change")
+    for field, value in data.items():
+        setattr(interaction, field, value)
+    _validate_and_save(interaction)
+    return interaction
+
+
+@audited
+def interaction_delete(*, actor=None, membership: Membership | None = None, interaction: Interaction) -> None:
+    _require(membership, "interactions.delete")
+    interaction.delete()

@@ -1,0 +1,1 @@
+"""OPORTUNIDADES: pipeline and agreements (VECTOR stage app; models arrive with its issue)."""

@@ -1,0 +1,1 @@
+"""VALOR: segmentation, value and potential scoring (VECTOR stage app; models arrive with its issue)."""

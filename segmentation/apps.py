@@ -1,0 +1,10 @@
+"""VALOR: segmentation, value and potential scoring."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SegmentationConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "segmentation"
+    verbose_name = _("Valor")

@@ -1,0 +1,220 @@
+"""factory_boy factories for the platform and the shared customer model.
+
+Factories create rows in the *current* tenant context (tests wrap them in
+``tenant_context``); pass ``tenant=`` explicitly to build for another tenant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from customers.choices import (
+    Channel,
+    CustomerKind,
+    Direction,
+    IdentificationType,
+    InteractionType,
+    LifecycleStatus,
+    ProductFamily,
+)
+from customers.models import (
+    Branch,
+    ChannelConsent,
+    Customer,
+    Holding,
+    Interaction,
+    MonthlyAccountSummary,
+    Payment,
+    Product,
+)
+from vector_crm.models import ApiCredential, Job, Membership, Team, Tenant, User
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Banco Prueba {n}")
+    slug = factory.Sequence(lambda n: f"banco-{n}")
+    country = "CO"
+    currency = "COP"
+    timezone = "America/Bogota"
+    locale = "es-CO"
+    holiday_country = "CO"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "pass-Word-123")
+
+    @factory.post_generation
+    def _save(self, create, extracted, **kwargs):
+        if create:
+            self.save()
+
+
+class TenantOwnedFactory(factory.django.DjangoModelFactory):
+    """Fills ``tenant`` from the current context when not given."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from vector_crm.tenancy import get_current_tenant_id, tenant_context
+
+        tenant = kwargs.get("tenant")
+        tenant_id = tenant.pk if tenant is not None else kwargs.get("tenant_id") or get_current_tenant_id()
+        with tenant_context(tenant_id):
+            return super()._create(model_class, *args, **kwargs)
+
+
+class BranchFactory(TenantOwnedFactory):
+    class Meta:
+        model = Branch
+
+    code = factory.Sequence(lambda n: f"B{n:03d}")
+    name = factory.Sequence(lambda n: f"Agencia {n}")
+    city = "Bogotá"
+
+
+class TeamFactory(TenantOwnedFactory):
+    class Meta:
+        model = Team
+
+    name = factory.Sequence(lambda n: f"Equipo {n}")
+
+
+class MembershipFactory(TenantOwnedFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    role = "advisor"
+
+
+class ProductFactory(TenantOwnedFactory):
+    class Meta:
+        model = Product
+
+    code = factory.Sequence(lambda n: f"P{n:03d}")
+    name = factory.Sequence(lambda n: f"Producto {n}")
+    family = ProductFamily.SAVINGS
+    currency = "COP"
+
+
+def _cedula(n: int) -> str:
+    return str(10_000_000 + n)
+
+
+class CustomerFactory(TenantOwnedFactory):
+    class Meta:
+        model = Customer
+
+    kind = CustomerKind.PERSON
+    identification_type = IdentificationType.CC
+    identification_number = factory.Sequence(_cedula)
+    first_name = factory.Faker("first_name", locale="es_CO")
+    last_name = factory.Faker("last_name", locale="es_CO")
+    mobile = factory.Sequence(lambda n: f"+57300{n % 10_000_000:07d}")
+    email = factory.Sequence(lambda n: f"cliente{n}@example.com")
+    city = "Bogotá"
+    lifecycle_status = LifecycleStatus.ACTIVE
+
+
+class ChannelConsentFactory(TenantOwnedFactory):
+    class Meta:
+        model = ChannelConsent
+
+    customer = factory.SubFactory(CustomerFactory)
+    channel = Channel.EMAIL
+    opted_in = True
+    recorded_at = factory.LazyFunction(timezone.now)
+    source = "branch_form"
+
+
+class HoldingFactory(TenantOwnedFactory):
+    class Meta:
+        model = Holding
+
+    customer = factory.SubFactory(CustomerFactory)
+    product = factory.SubFactory(ProductFactory)
+    account_number = factory.Sequence(lambda n: f"ACC{n:010d}")
+    currency = "COP"
+    opened_on = dt.date(2022, 1, 15)
+    balance = Decimal("1500000.00")
+
+
+class MonthlyAccountSummaryFactory(TenantOwnedFactory):
+    class Meta:
+        model = MonthlyAccountSummary
+
+    holding = factory.SubFactory(HoldingFactory)
+    customer = factory.SelfAttribute("holding.customer")
+    month = dt.date(2026, 1, 1)
+    average_balance = Decimal("1200000.00")
+    transactions = 12
+    fees = Decimal("15000.00")
+    revenue = Decimal("42000.00")
+
+
+class PaymentFactory(TenantOwnedFactory):
+    class Meta:
+        model = Payment
+
+    holding = factory.SubFactory(HoldingFactory)
+    customer = factory.SelfAttribute("holding.customer")
+    due_date = dt.date(2026, 10, 5)
+    amount_due = Decimal("350000.00")
+    paid_on = dt.date(2026, 10, 5)
+    amount_paid = Decimal("350000.00")
+
+
+class InteractionFactory(TenantOwnedFactory):
+    class Meta:
+        model = Interaction
+
+    customer = factory.SubFactory(CustomerFactory)
+    channel = Channel.PHONE
+    direction = Direction.OUTBOUND
+    interaction_type = InteractionType.CALL
+    occurred_at = factory.LazyFunction(timezone.now)
+    notes = "Llamada de seguimiento"
+
+
+class JobFactory(TenantOwnedFactory):
+    class Meta:
+        model = Job
+
+    kind = "test.job"
+
+
+class ApiCredentialFactory(TenantOwnedFactory):
+    class Meta:
+        model = ApiCredential
+
+    name = factory.Sequence(lambda n: f"core-{n}")
+    scopes = factory.LazyFunction(lambda: ["customers:write", "catalogue:write", "holdings:write",
+                                           "payments:write", "interactions:write", "jobs:read"])
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        obj = model_class(*args, **kwargs)
+        key = obj.set_new_secret()
+        from vector_crm.tenancy import tenant_context
+
+        with tenant_context(obj.tenant_id or kwargs["tenant"].pk):
+            obj.save()
+        obj.raw_key = key
+        return obj

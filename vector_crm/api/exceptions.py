@@ -1,0 +1,97 @@
+"""RFC 9457 problem details for every API error, naming the offending field."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from vector_crm.errors import DomainError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://vector-crm.org/problems/"
+
+
+def _flatten(detail, prefix: str = "") -> list[dict]:
+    """Turn DRF's nested error detail into a flat list of {field, code, message}."""
+    errors: list[dict] = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = key if key != "non_field_errors" else ""
+            path = f"{prefix}.{name}" if prefix and name else (prefix or name)
+            errors.extend(_flatten(value, path))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            for item in detail:
+                errors.append(
+                    {"field": prefix or None, "code": getattr(item, "code", "invalid"), "message": str(item)}
+                )
+        else:
+            for index, item in enumerate(detail):
+                errors.extend(_flatten(item, f"{prefix}[{index}]" if prefix else f"[{index}]"))
+    else:
+        errors.append({"field": prefix or None, "code": getattr(detail, "code", "invalid"), "message": str(detail)})
+    return errors
+
+
+def problem_response(
+    *, status_code: int, title: str, detail: str, type_: str, errors: list[dict] | None = None, headers=None
+) -> Response:
+    body = {"type": PROBLEM_BASE + type_, "title": title, "status": status_code, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    response = Response(body, status=status_code, headers=headers)
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def problem_details_handler(exc, context):
+    if isinstance(exc, DomainError):
+        errors = [{"field": exc.field, "code": exc.code, "message": exc.message}]
+        return problem_response(
+            status_code=exc.status_code,
+            title=_("The request breaks a business rule."),
+            detail=exc.message,
+            type_=exc.code,
+            errors=errors,
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        fields = sorted({e["field"] for e in errors if e["field"]})
+        detail = (
+            _("Invalid value for: %(fields)s.") % {"fields": ", ".join(fields)}
+            if fields
+            else "; ".join(e["message"] for e in errors)
+        )
+        return problem_response(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            title=_("Your request parameters didn't validate."),
+            detail=detail,
+            type_="validation-error",
+            errors=errors,
+            headers=response.headers,
+        )
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+    return problem_response(
+        status_code=response.status_code,
+        title=str(getattr(exc, "default_detail", detail)),
+        detail=str(detail),
+        type_=str(code).replace("_", "-"),
+        headers={k: v for k, v in response.headers.items() if k.lower() != "content-type"},
+    )

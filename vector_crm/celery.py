@@ -1,0 +1,26 @@
+"""The Celery app. Tasks live in each app's ``jobs.py`` (never ``tasks.py``: that name is
+the Tareas app)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vector_crm.settings")
+
+app = Celery("vector_crm")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(related_name="jobs")
+
+app.conf.beat_schedule = {
+    "customers-refresh-delinquency-nightly": {
+        "task": "customers.refresh_delinquency_all_tenants",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "platform-heartbeat": {
+        "task": "vector_crm.heartbeat",
+        "schedule": 60.0,
+    },
+}

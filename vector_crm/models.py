@@ -1,0 +1,272 @@
+"""Platform models: institutions (tenants), users and memberships, API credentials, jobs,
+and the audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from auditlog.models import AbstractLogEntry, LogEntryManager
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from vector_crm.roles import Role, role_has, scopes_grant
+from vector_crm.tenancy import (
+    TenantModel,
+    TenantScopedManager,
+    UnscopedManager,
+    get_current_tenant_id,
+    require_tenant_id,
+    tenant_context,
+)
+
+
+class Tenant(models.Model):
+    """A financial institution. Everything business-related hangs off exactly one tenant."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    country = models.CharField(_("country"), max_length=2, help_text="ISO 3166-1 alpha-2")
+    currency = models.CharField(_("currency"), max_length=3, help_text="ISO 4217")
+    timezone = models.CharField(_("time zone"), max_length=64, default="America/Bogota")
+    locale = models.CharField(_("locale"), max_length=10, default="es-CO")
+    holiday_country = models.CharField(
+        _("holiday calendar country"), max_length=2, help_text="ISO code for the holidays calendar"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    settings = models.JSONField(_("settings"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def language(self) -> str:
+        return self.locale.split("-")[0]
+
+
+class User(AbstractUser):
+    """A person who signs in. Their rights come from memberships, one per tenant."""
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def membership_for(self, tenant_id: int) -> Membership | None:
+        """The active membership in ``tenant_id`` (platform read: decides the tenant)."""
+        from vector_crm.tenancy import platform_context
+
+        with platform_context():
+            return (
+                Membership.unscoped.select_related("tenant", "branch", "team")
+                .filter(user=self, tenant_id=tenant_id, is_active=True, tenant__is_active=True)
+                .first()
+            )
+
+
+class Team(TenantModel):
+    """A supervisor's team of advisors inside a tenant, usually within one branch."""
+
+    name = models.CharField(_("name"), max_length=120)
+    branch = models.ForeignKey(
+        "customers.Branch", on_delete=models.SET_NULL, null=True, blank=True, related_name="teams"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="team_unique_name_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(TenantModel):
+    """A user's role in one tenant, with the branch and team that bound what they see."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    branch = models.ForeignKey(
+        "customers.Branch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="memberships",
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user_per_tenant")
+        ]
+        indexes = [models.Index(fields=["tenant", "team"], name="membership_tenant_team_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant_id} ({self.role})"
+
+    def has(self, capability: str) -> bool:
+        return role_has(self.role, capability)
+
+
+def _hash_secret(secret: str) -> str:
+    # The secret is 256 random bits, so a fast hash is enough; a slow KDF would only
+    # cost every API request without adding protection against guessing.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiCredential(TenantModel):
+    """A per-tenant API key for core-banking systems: ``<prefix>.<secret>``, stored hashed.
+
+    Chosen over OAuth2 client credentials because banks' batch jobs send one header with
+    no token round-trip, and the same scopes, rotation and revocation apply.
+    """
+
+    name = models.CharField(_("name"), max_length=120)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="apicred_tenant_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def set_new_secret(self) -> str:
+        """Generate prefix and secret; returns the full key, which is never stored."""
+        self.prefix = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        self.secret_hash = _hash_secret(secret)
+        return f"{self.prefix}.{secret}"
+
+    def check_secret(self, secret: str) -> bool:
+        return secrets.compare_digest(self.secret_hash, _hash_secret(secret))
+
+    def has(self, capability: str) -> bool:
+        return scopes_grant(self.scopes, capability)
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("En cola")
+    RUNNING = "running", _("En ejecución")
+    SUCCEEDED = "succeeded", _("Terminado")
+    FAILED = "failed", _("Fallido")
+    CANCELLED = "cancelled", _("Cancelado")
+
+
+class Job(TenantModel):
+    """A long background job (import, scoring run, sweep) with progress the UI can poll."""
+
+    kind = models.CharField(_("kind"), max_length=64)
+    status = models.CharField(_("status"), max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="job_tenant_created_idx"),
+            models.Index(fields=["tenant", "kind", "status"], name="job_tenant_kind_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.SUCCEEDED:
+            return 100
+        if not self.total:
+            return 0
+        return min(100, int(self.done * 100 / self.total))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()
+
+
+class AuditLogEntryManager(TenantScopedManager, LogEntryManager):
+    """django-auditlog's manager, scoped to the current tenant like every tenant table."""
+
+    def log_create(self, instance, force_log: bool = False, **kwargs):
+        # The entry belongs to the tenant of the changed row, even in platform work.
+        tenant_id = instance.pk if isinstance(instance, Tenant) else getattr(instance, "tenant_id", None)
+        if tenant_id is None:
+            return super().log_create(instance, force_log=force_log, **kwargs)
+        kwargs.setdefault("tenant_id", tenant_id)
+        with tenant_context(tenant_id):  # so the row also passes RLS in platform work
+            return super().log_create(instance, force_log=force_log, **kwargs)
+
+
+class AuditLogEntry(AbstractLogEntry):
+    """One create/update/delete of business data: who, tenant, when, before/after.
+
+    django-auditlog writes it from model signals. It is append-only: the app cannot
+    change or delete entries (and on PostgreSQL the runtime role lacks the privilege).
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    api_credential = models.ForeignKey(
+        ApiCredential, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = AuditLogEntryManager()
+    unscoped = UnscopedManager()
+
+    class Meta(AbstractLogEntry.Meta):
+        base_manager_name = "unscoped"
+        indexes = [
+            models.Index(fields=["tenant", "content_type", "object_pk"], name="audit_tenant_object_idx"),
+            models.Index(fields=["tenant", "-timestamp"], name="audit_tenant_time_idx"),
+        ]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError("Audit entries are append-only.")
+        if self.tenant_id is None:
+            self.tenant_id = get_current_tenant_id() or require_tenant_id()
+        from vector_crm.api.authentication import current_api_credential_id
+
+        if self.api_credential_id is None:
+            self.api_credential_id = current_api_credential_id()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit entries are append-only.")

@@ -1,0 +1,108 @@
+"""Roles inside a tenant and what each may do: one table, read by views, API and services."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    TENANT_ADMIN = "tenant_admin", _("Administrador de la entidad")
+    BRANCH_MANAGER = "branch_manager", _("Gerente de agencia")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    ADVISOR = "advisor", _("Asesor")
+    MARKETING = "marketing", _("Mercadeo")
+    COLLECTIONS_AGENT = "collections_agent", _("Gestor de cobranza")
+    COLLECTIONS_MANAGER = "collections_manager", _("Jefe de cobranza")
+    ANALYST = "analyst", _("Analista")
+
+
+class Visibility(models.TextChoices):
+    """How much of the tenant's customer book a role sees."""
+
+    OWN_PORTFOLIO = "own", _("Own portfolio and the branch's unassigned customers")
+    TEAM = "team", _("The team's portfolios")
+    BRANCH = "branch", _("The branch")
+    ALL = "all", _("The whole institution")
+
+
+VISIBILITY: dict[str, str] = {
+    Role.TENANT_ADMIN: Visibility.ALL,
+    Role.ANALYST: Visibility.ALL,
+    Role.MARKETING: Visibility.ALL,
+    Role.COLLECTIONS_MANAGER: Visibility.ALL,
+    Role.COLLECTIONS_AGENT: Visibility.ALL,
+    Role.BRANCH_MANAGER: Visibility.BRANCH,
+    Role.SUPERVISOR: Visibility.TEAM,
+    Role.ADVISOR: Visibility.OWN_PORTFOLIO,
+}
+
+# Capabilities are "<family>.<action>"; API credential scopes use the same families
+# ("customers:read", "customers:write").
+_READ_ALL = {
+    "customers.view",
+    "catalogue.view",
+    "holdings.view",
+    "payments.view",
+    "interactions.view",
+    "jobs.view",
+}
+_FRONT_OFFICE = _READ_ALL | {
+    "customers.create",
+    "customers.change",
+    "interactions.create",
+    "interactions.change",
+}
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.TENANT_ADMIN: frozenset(
+        _FRONT_OFFICE
+        | {
+            "customers.delete",
+            "customers.reassign",
+            "catalogue.manage",
+            "holdings.change",
+            "payments.change",
+            "interactions.delete",
+            "jobs.run",
+            "admin.access",
+        }
+    ),
+    Role.BRANCH_MANAGER: frozenset(_FRONT_OFFICE | {"customers.reassign", "jobs.run"}),
+    Role.SUPERVISOR: frozenset(_FRONT_OFFICE | {"customers.reassign"}),
+    Role.ADVISOR: frozenset(_FRONT_OFFICE),
+    Role.MARKETING: frozenset(_READ_ALL | {"jobs.run"}),
+    Role.COLLECTIONS_AGENT: frozenset(_READ_ALL | {"interactions.create"}),
+    Role.COLLECTIONS_MANAGER: frozenset(_READ_ALL | {"interactions.create", "jobs.run"}),
+    Role.ANALYST: frozenset(_READ_ALL | {"jobs.run"}),
+}
+
+# API credential scopes: family -> (read capability set, write capability set).
+SCOPE_FAMILIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "customers": (
+        frozenset({"customers.view"}),
+        frozenset({"customers.create", "customers.change", "customers.delete", "customers.reassign"}),
+    ),
+    "catalogue": (frozenset({"catalogue.view"}), frozenset({"catalogue.manage"})),
+    "holdings": (frozenset({"holdings.view"}), frozenset({"holdings.change"})),
+    "payments": (frozenset({"payments.view"}), frozenset({"payments.change"})),
+    "interactions": (
+        frozenset({"interactions.view"}),
+        frozenset({"interactions.create", "interactions.change", "interactions.delete"}),
+    ),
+    "jobs": (frozenset({"jobs.view"}), frozenset({"jobs.run"})),
+}
+ALL_SCOPES = tuple(f"{family}:{mode}" for family in SCOPE_FAMILIES for mode in ("read", "write"))
+
+
+def role_has(role: str, capability: str) -> bool:
+    return capability in PERMISSIONS.get(role, frozenset())
+
+
+def scopes_grant(scopes: list[str] | tuple[str, ...], capability: str) -> bool:
+    for scope in scopes:
+        family, _sep, mode = scope.partition(":")
+        reads, writes = SCOPE_FAMILIES.get(family, (frozenset(), frozenset()))
+        if capability in reads or (mode == "write" and capability in writes | reads):
+            return True
+    return False
