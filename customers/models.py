@@ -129,7 +129,9 @@ class Customer(TenantModel):
     stratum = models.PositiveSmallIntegerField(
         _("socio-economic stratum"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(6)]
     )
-    children = models.PositiveSmallIntegerField(_("children"), null=True, blank=True, validators=[MaxValueValidator(30)])
+    children = models.PositiveSmallIntegerField(
+        _("children"), null=True, blank=True, validators=[MaxValueValidator(30)]
+    )
     education = models.CharField(_("education"), max_length=16, choices=Education.choices, blank=True)
     occupation = models.CharField(_("occupation"), max_length=100, blank=True)
     income_band = models.CharField(_("income band"), max_length=8, choices=IncomeBand.choices, blank=True)
@@ -184,7 +186,9 @@ class Customer(TenantModel):
             models.Index(fields=["tenant", "owner", "-id"], name="cust_tenant_owner_idx"),
             models.Index(fields=["tenant", "lifecycle_status", "-id"], name="cust_tenant_status_idx"),
             models.Index(
-                fields=["tenant", "search_name"], name="cust_tenant_search_idx", opclasses=["int8_ops", "varchar_pattern_ops"]
+                fields=["tenant", "search_name"],
+                name="cust_tenant_search_idx",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
             ),
             models.Index(fields=["tenant", "mobile"], name="cust_tenant_mobile_idx"),
         ]
@@ -239,9 +243,7 @@ class ChannelConsent(TenantModel):
     class Meta:
         verbose_name = _("channel consent")
         verbose_name_plural = _("channel consents")
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "customer", "channel"], name="consent_unique_channel")
-        ]
+        constraints = [models.UniqueConstraint(fields=["tenant", "customer", "channel"], name="consent_unique_channel")]
 
     def __str__(self) -> str:
         return f"{self.customer_id}:{self.channel}={'in' if self.opted_in else 'out'}"
@@ -259,7 +261,11 @@ class Holding(TenantModel):
     balance = money_field(_("balance"), default=0)
     credit_limit = money_field(_("credit limit"), null=True, blank=True, validators=[MinValueValidator(0)])
     interest_rate = models.DecimalField(
-        _("annual rate %"), max_digits=7, decimal_places=4, null=True, blank=True,
+        _("annual rate %"),
+        max_digits=7,
+        decimal_places=4,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(200)],
     )
     status = models.CharField(_("status"), max_length=12, choices=HoldingStatus.choices, default=HoldingStatus.ACTIVE)

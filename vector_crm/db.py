@@ -95,8 +95,7 @@ def _rls_execute_wrapper(execute, sql, params, many, context):
     if connection.in_atomic_block or getattr(connection, "_vector_rls_state", None) != desired:
         with connection.connection.cursor() as raw_cursor:
             raw_cursor.execute(
-                "SELECT set_config('app.tenant_id', %s, false), "
-                "set_config('app.rls_bypass', %s, false)",
+                "SELECT set_config('app.tenant_id', %s, false), set_config('app.rls_bypass', %s, false)",
                 list(desired),
             )
         connection._vector_rls_state = desired
@@ -130,14 +129,10 @@ def grant_app_role(using: str = "default") -> None:
     quoted = connection.ops.quote_name(role)
     with connection.cursor() as cursor:
         cursor.execute(f"GRANT USAGE ON SCHEMA public TO {quoted}")
-        cursor.execute(
-            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}"
-        )
+        cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}")
         cursor.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
         for table in APPEND_ONLY_TABLES:
-            cursor.execute(
-                "SELECT 1 FROM information_schema.tables WHERE table_name = %s", [table]
-            )
+            cursor.execute("SELECT 1 FROM information_schema.tables WHERE table_name = %s", [table])
             if cursor.fetchone():
                 cursor.execute(f"REVOKE UPDATE, DELETE ON {table} FROM {quoted}")
 

@@ -82,9 +82,7 @@ class Team(TenantModel):
 
     class Meta:
         ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "name"], name="team_unique_name_per_tenant")
-        ]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="team_unique_name_per_tenant")]
 
     def __str__(self) -> str:
         return self.name
@@ -102,16 +100,12 @@ class Membership(TenantModel):
         blank=True,
         related_name="memberships",
     )
-    team = models.ForeignKey(
-        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships"
-    )
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user_per_tenant")
-        ]
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user_per_tenant")]
         indexes = [models.Index(fields=["tenant", "team"], name="membership_tenant_team_idx")]
 
     def __str__(self) -> str:

@@ -122,18 +122,17 @@ class TenantModel(models.Model):
         base_manager_name = "unscoped"
         default_manager_name = "objects"
 
-    def full_clean(self, *args, **kwargs):
-        if self.tenant_id is None:
-            self.tenant_id = require_tenant_id()
-        super().full_clean(*args, **kwargs)
-
     def save(self, *args, **kwargs):
         current = get_current_tenant_id()
         if self.tenant_id is None:
             self.tenant_id = require_tenant_id()
         elif current is not None and current != self.tenant_id:
             raise TenantNotSet(
-                f"Refusing to write {type(self).__name__} of tenant {self.tenant_id} "
-                f"inside tenant {current}."
+                f"Refusing to write {type(self).__name__} of tenant {self.tenant_id} inside tenant {current}."
             )
         super().save(*args, **kwargs)
+
+    def full_clean(self, *args, **kwargs):
+        if self.tenant_id is None:
+            self.tenant_id = require_tenant_id()
+        super().full_clean(*args, **kwargs)
