@@ -161,3 +161,54 @@ def access_branch(branch_id: int) -> Branch:
     if branch is None:
         raise NotFound(field="branch")
     return branch
+
+
+OPEN_HOLDING_STATUSES = ("active", "dormant", "blocked")
+
+
+def portfolio_summary(membership: Membership | None, *, owner_id: int | None = None) -> dict:
+    """Home-page figures over the customers the member sees (or one owner's portfolio):
+    customers per lifecycle status, open balances per product category and currency, and
+    delinquency. Three queries whatever the portfolio size."""
+    customers = visible_customers(membership)
+    holdings = holding_list(membership).filter(status__in=OPEN_HOLDING_STATUSES)
+    if owner_id is not None:
+        customers = customers.filter(owner_id=owner_id)
+        holdings = holdings.filter(customer__owner_id=owner_id)
+    by_status = dict(customers.order_by().values_list("lifecycle_status").annotate(total=Count("id")))
+    balances = list(
+        holdings.order_by()
+        .values("product__category", "currency")
+        .annotate(total=Sum("balance"), accounts=Count("id"))
+        .order_by("product__category", "currency")
+    )
+    delinquency = holdings.filter(days_past_due__gt=0).aggregate(
+        accounts=Count("id"), customers=Count("customer_id", distinct=True)
+    )
+    return {
+        "customers_by_status": by_status,
+        "customers_total": sum(by_status.values()),
+        "balances": balances,
+        "delinquent_accounts": delinquency["accounts"] or 0,
+        "delinquent_customers": delinquency["customers"] or 0,
+    }
+
+
+def delinquent_holdings(
+    membership: Membership | None, *, owner_id: int | None = None, limit: int = 10
+) -> list[Holding]:
+    """The visible open accounts with the most days past due, customer and product joined."""
+    holdings = holding_list(membership).filter(status__in=OPEN_HOLDING_STATUSES, days_past_due__gt=0)
+    if owner_id is not None:
+        holdings = holdings.filter(customer__owner_id=owner_id)
+    return list(holdings.order_by("-days_past_due", "-id")[:limit])
+
+
+def latest_interactions(
+    membership: Membership | None, *, user_id: int | None = None, limit: int = 10
+) -> list[Interaction]:
+    """The newest visible timeline entries (optionally one user's), with customer and user."""
+    interactions = interaction_list(membership).select_related("customer")
+    if user_id is not None:
+        interactions = interactions.filter(user_id=user_id)
+    return list(interactions.order_by("-occurred_at", "-id")[:limit])
