@@ -63,7 +63,9 @@ class TenantMiddleware:
             membership = next(iter(memberships_of(user)), None)
         if membership is None:
             return
-        request.session[SESSION_TENANT_KEY] = membership.tenant_id
+        if request.session.get(SESSION_TENANT_KEY) != membership.tenant_id:
+            # Only on change: writing it every time would save the session on every request.
+            request.session[SESSION_TENANT_KEY] = membership.tenant_id
         request.tenant = membership.tenant
         request.membership = membership
         _current_tenant_id.set(membership.tenant_id)

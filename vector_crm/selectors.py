@@ -18,3 +18,18 @@ def access_job(job_id: int) -> Job:
     if job is None:
         raise NotFound()
     return job
+
+
+def jobs_recent(limit: int = 50) -> list[Job]:
+    """The current tenant's newest jobs with who started them, for the jobs page."""
+    return list(job_list().select_related("created_by").order_by("-created_at", "-id")[:limit])
+
+
+def member_counts_by_role() -> dict[str, int]:
+    """Active members of the current tenant per role."""
+    from django.db.models import Count
+
+    from vector_crm.models import Membership
+
+    rows = Membership.objects.filter(is_active=True).order_by().values_list("role").annotate(total=Count("id"))
+    return dict(rows)
