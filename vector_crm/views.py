@@ -1,0 +1,183 @@
+"""Browser UI of the platform: home per role, tenant switch, jobs and their progress, and
+the shared view helpers (``member_required``, ``is_htmx``) the apps' views use."""
+
+from __future__ import annotations
+
+import functools
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from customers import selectors as customer_selectors
+from customers.choices import LifecycleStatus, ProductCategory
+from vector_crm import selectors
+from vector_crm.errors import NotFound, PermissionDeniedError
+from vector_crm.middleware import SESSION_TENANT_KEY
+from vector_crm.roles import Role
+from vector_crm.templatetags.vector_ui import STAGES_BY_KEY
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    """An htmx request that wants a fragment (a history restore wants the whole page)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def render_page_or_fragment(request, page: str, fragment: str, context: dict) -> HttpResponse:
+    """The full page for a normal request, the fragment for htmx; the cache keys on it."""
+    response = render(request, fragment if is_htmx(request) else page, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def member_required(capability: str | None = None):
+    """Signed in, acting in a tenant, and (optionally) holding ``capability``.
+
+    Domain errors raised by selectors and services map to the HTTP answers a browser
+    expects: ``NotFound`` (missing, other tenant, outside the portfolio) to 404 and
+    ``PermissionDeniedError`` to 403.
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapper(request, *args, **kwargs):
+            if getattr(request, "membership", None) is None:
+                return redirect("no_membership")
+            if capability and not request.membership.has(capability):
+                raise PermissionDenied
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound as exc:
+                raise Http404(exc.message) from exc
+            except PermissionDeniedError as exc:
+                raise PermissionDenied(exc.message) from exc
+
+        return wrapper
+
+    return decorator
+
+
+# --- Home -----------------------------------------------------------------------------
+
+PORTFOLIO_ROLES = {Role.ADVISOR, Role.SUPERVISOR, Role.BRANCH_MANAGER}
+COLLECTIONS_ROLES = {Role.COLLECTIONS_AGENT, Role.COLLECTIONS_MANAGER}
+
+
+def _status_rows(by_status: dict[str, int]) -> list[dict]:
+    return [
+        {"value": value, "label": label, "total": by_status.get(value, 0)} for value, label in LifecycleStatus.choices
+    ]
+
+
+def _balance_rows(balances: list[dict]) -> list[dict]:
+    labels = dict(ProductCategory.choices)
+    return [
+        {
+            "category": row["product__category"],
+            "label": labels.get(row["product__category"], row["product__category"]),
+            "currency": row["currency"],
+            "total": row["total"],
+            "accounts": row["accounts"],
+        }
+        for row in balances
+    ]
+
+
+@member_required()
+@require_GET
+def home(request):
+    """The landing page of the member's role, from real figures through selectors.
+
+    Advisors see their own portfolio; supervisors and branch managers the portfolio they
+    oversee; collections roles the most delinquent accounts; the rest the institution.
+    """
+    membership = request.membership
+    role = membership.role
+    own = role == Role.ADVISOR
+    summary = customer_selectors.portfolio_summary(membership, owner_id=request.user.pk if own else None)
+    context = {
+        "role": role,
+        "summary": summary,
+        "status_rows": _status_rows(summary["customers_by_status"]),
+        "balance_rows": _balance_rows(summary["balances"]),
+        "is_portfolio_home": role in PORTFOLIO_ROLES,
+        "is_collections_home": role in COLLECTIONS_ROLES,
+        "is_institution_home": role not in PORTFOLIO_ROLES | COLLECTIONS_ROLES,
+    }
+    if role in PORTFOLIO_ROLES:
+        context["interactions"] = customer_selectors.latest_interactions(
+            membership, user_id=request.user.pk if own else None, limit=8
+        )
+        context["delinquent"] = customer_selectors.delinquent_holdings(
+            membership, owner_id=request.user.pk if own else None, limit=5
+        )
+    elif role in COLLECTIONS_ROLES:
+        context["delinquent"] = customer_selectors.delinquent_holdings(membership, limit=15)
+        context["interactions"] = customer_selectors.latest_interactions(membership, user_id=request.user.pk, limit=8)
+    else:
+        labels = dict(Role.choices)
+        context["members_by_role"] = [
+            {"label": labels.get(value, value), "total": total}
+            for value, total in sorted(selectors.member_counts_by_role().items(), key=lambda item: -item[1])
+        ]
+        context["branch_count"] = customer_selectors.branch_list().count()
+        context["jobs"] = selectors.jobs_recent(limit=5)
+    return render(request, "home.html", context)
+
+
+@login_required
+@require_GET
+def no_membership(request):
+    """Signed in but without an active membership in any active institution."""
+    if getattr(request, "membership", None) is not None:
+        return redirect("home")
+    return render(request, "no_membership.html", status=403)
+
+
+@login_required
+@require_POST
+def tenant_switch(request):
+    """Act in another institution the user belongs to; 404 for any other id."""
+    try:
+        tenant_id = int(request.POST.get("tenant_id", ""))
+    except ValueError as exc:
+        raise Http404 from exc
+    membership = request.user.membership_for(tenant_id)
+    if membership is None:
+        raise Http404
+    request.session[SESSION_TENANT_KEY] = membership.tenant_id
+    messages.success(request, _("Ahora trabaja en %(name)s.") % {"name": membership.tenant.name})
+    # Home, not the previous page: that page may show an object of the old institution.
+    return redirect("home")
+
+
+@member_required()
+@require_GET
+def coming_soon(request, stage: str):
+    item = STAGES_BY_KEY.get(stage)
+    if item is None:
+        raise Http404
+    return render(request, "coming_soon.html", {"stage": item})
+
+
+# --- Jobs -----------------------------------------------------------------------------
+
+
+@member_required("jobs.view")
+@require_GET
+def job_list(request):
+    return render(request, "jobs/job_list.html", {"jobs": selectors.jobs_recent(limit=50)})
+
+
+@member_required("jobs.view")
+@require_GET
+def job_progress(request, pk: int):
+    """The progress bar fragment; it polls itself every second until the job finishes."""
+    job = selectors.access_job(pk)
+    return render(request, "partials/job_progress.html", {"job": job})
