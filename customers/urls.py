@@ -1,4 +1,10 @@
 from django.urls import path
 
+from customers import views
+
 app_name = "customers"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/interactions/", views.interaction_log, name="interaction_log"),
+]
