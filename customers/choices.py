@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CustomerKind(models.TextChoices):
@@ -108,8 +109,9 @@ class ConsentSource(models.TextChoices):
 
 
 class ProductCategory(models.TextChoices):
-    ASSET = "asset", _("Activo")
-    LIABILITY = "liability", _("Pasivo")
+    # "Activo" is also a lifecycle status (active); the context keeps the English apart (asset).
+    ASSET = "asset", pgettext_lazy("product category", "Activo")
+    LIABILITY = "liability", pgettext_lazy("product category", "Pasivo")
     INSURANCE = "insurance", _("Seguros")
     SERVICE = "service", _("Servicios")
 
