@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip --disable-pip-version-check
+PIP := $(PY) -m pip --disable-pip-version-check --quiet
 MANAGE := $(PY) manage.py
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
@@ -42,8 +42,11 @@ demo: deps migrate messages static seed run
 migrate: deps
 	$(MANAGE) migrate --noinput
 
+# Compiles every locale/*.po of the project (none yet: nothing to do).
 messages: deps
-	@if command -v msgfmt >/dev/null 2>&1; then \
+	@if [ -z "$$(find . -path ./$(VENV) -prune -o -name '*.po' -path '*/locale/*' -print -quit)" ]; then \
+		true; \
+	elif command -v msgfmt >/dev/null 2>&1; then \
 		$(MANAGE) compilemessages --ignore=$(VENV) --ignore=node_modules -v0; \
 	else \
 		echo "warning: gettext (msgfmt) is not installed; translations not compiled (apt-get install gettext)"; \
