@@ -8,7 +8,7 @@ payments, interactions...) is filtered through it. ``access_customer`` answers t
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from customers.models import (
     Branch,
@@ -22,7 +22,7 @@ from customers.models import (
     search_key,
 )
 from vector_crm.errors import NotFound
-from vector_crm.models import Membership
+from vector_crm.models import Membership, User
 from vector_crm.roles import VISIBILITY, Visibility
 
 
@@ -212,3 +212,10 @@ def latest_interactions(
     if user_id is not None:
         interactions = interactions.filter(user_id=user_id)
     return list(interactions.order_by("-occurred_at", "-id")[:limit])
+
+
+def tenant_members() -> QuerySet[User]:
+    """Users with an active membership in the current tenant: who may own a portfolio."""
+    return User.objects.filter(pk__in=Membership.objects.filter(is_active=True).values("user_id")).order_by(
+        "username"
+    )

@@ -11,12 +11,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import DateField, Exists, F, Func, IntegerField, Min, OuterRef, Q, Subquery, Value
+from django.db.models.constraints import UniqueConstraint
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from customers.choices import LifecycleStatus
+from customers.choices import FAMILY_CATEGORY, LifecycleStatus
 from customers.models import (
     Branch,
     ChannelConsent,
@@ -64,8 +67,31 @@ def _check_owner(owner, field: str = "owner") -> None:
         raise DomainError("The owner is not a member of this institution.", code=ErrorCode.INVALID_ASSIGNMENT, field=field)
 
 
+def _check_unique_constraints(instance) -> None:
+    """Name the field of a per-tenant unique constraint the instance would break.
+
+    Django reports a multi-field unique constraint as a non-field error; the tenant is never
+    the user's input, so the error goes to the constraint's last field instead.
+    """
+    for constraint in instance._meta.constraints:
+        if not isinstance(constraint, UniqueConstraint) or not constraint.fields:
+            continue
+        try:
+            constraint.validate(type(instance), instance)
+        except ValidationError:
+            field = constraint.fields[-1]
+            if constraint.name == "customer_unique_identification":
+                message, code = _("A customer with this identification already exists."), "duplicate-identification"
+            else:
+                label = instance._meta.get_field(field).verbose_name
+                message, code = _("This %(field)s is already in use.") % {"field": label}, "unique"
+            raise ValidationError({field: ValidationError(message, code=code)}) from None
+
+
 def _validate_and_save(instance, **save_kwargs) -> None:
-    instance.full_clean(validate_unique=True)
+    instance.full_clean(validate_unique=True, validate_constraints=False)
+    _check_unique_constraints(instance)
+    instance.validate_constraints()
     instance.save(**save_kwargs)
 
 
@@ -197,9 +223,19 @@ def branch_update(*, actor=None, membership: Membership | None = None, branch: B
 
 
 @audited
+def branch_delete(*, actor=None, membership: Membership | None = None, branch: Branch) -> None:
+    """Delete a branch that no customer belongs to (deactivate it otherwise)."""
+    _require(membership, "catalogue.manage")
+    if Customer.objects.filter(branch=branch).exists():
+        raise DomainError(_("A branch with customers cannot be deleted; deactivate it instead."), field="customers")
+    branch.delete()
+
+
+@audited
 def product_create(*, actor=None, membership: Membership | None = None, data: dict[str, Any]) -> Product:
     _require(membership, "catalogue.manage")
     product = Product(**data)
+    product.category = FAMILY_CATEGORY.get(product.family, product.category)
     _validate_and_save(product)
     return product
 
@@ -209,8 +245,18 @@ def product_update(*, actor=None, membership: Membership | None = None, product:
     _require(membership, "catalogue.manage")
     for field, value in data.items():
         setattr(product, field, value)
+    product.category = FAMILY_CATEGORY.get(product.family, product.category)
     _validate_and_save(product)
     return product
+
+
+@audited
+def product_delete(*, actor=None, membership: Membership | None = None, product: Product) -> None:
+    """Delete a catalogue entry no account uses (deactivate it otherwise)."""
+    _require(membership, "catalogue.manage")
+    if Holding.objects.filter(product=product).exists():
+        raise DomainError(_("A product with accounts cannot be deleted; deactivate it instead."), field="holdings")
+    product.delete()
 
 
 @audited
@@ -228,8 +274,19 @@ def holding_update(*, actor=None, membership: Membership | None = None, holding:
     _require(membership, "holdings.change")
     for field, value in data.items():
         setattr(holding, field, value)
+    if "product" in data:
+        _check_same_tenant(holding.product, "product")
     _validate_and_save(holding)
     return holding
+
+
+@audited
+def holding_delete(*, actor=None, membership: Membership | None = None, holding: Holding) -> None:
+    """Delete an account recorded by mistake; one with payment history is closed instead."""
+    _require(membership, "holdings.change")
+    if Payment.objects.filter(holding=holding).exists():
+        raise DomainError(_("An account with payments cannot be deleted; close it instead."), field="payments")
+    holding.delete()
 
 
 @audited
@@ -267,6 +324,13 @@ def payment_update(*, actor=None, membership: Membership | None = None, payment:
 
 
 @audited
+def payment_delete(*, actor=None, membership: Membership | None = None, payment: Payment) -> None:
+    """Remove an instalment recorded by mistake."""
+    _require(membership, "payments.change")
+    payment.delete()
+
+
+@audited
 def interaction_log(
     *, actor=None, membership: Membership | None = None, customer: Customer, data: dict[str, Any]
 ) -> Interaction:
@@ -294,6 +358,7 @@ def interaction_update(
 def interaction_delete(*, actor=None, membership: Membership | None = None, interaction: Interaction) -> None:
     _require(membership, "interactions.delete")
     interaction.delete()
+
 
 class _DaysSince(Func):
     """Whole days from a date expression to the fixed date ``as_of`` (NULL stays NULL)."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
+from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -20,7 +21,7 @@ def _flatten(detail, prefix: str = "") -> list[dict]:
     errors: list[dict] = []
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = key if key != "non_field_errors" else ""
+            name = key if key not in ("non_field_errors", NON_FIELD_ERRORS) else ""
             path = f"{prefix}.{name}" if prefix and name else (prefix or name)
             errors.extend(_flatten(value, path))
     elif isinstance(detail, list):
@@ -59,9 +60,9 @@ def problem_details_handler(exc, context):
             errors=errors,
         )
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        )
+        # get_error_detail keeps each message's code ("unique", "invalid-identification"...).
+        detail = get_error_detail(exc)
+        exc = exceptions.ValidationError(detail if isinstance(detail, dict) else {"non_field_errors": detail})
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
