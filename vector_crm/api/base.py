@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Model, QuerySet
 from rest_framework import viewsets
 
+from vector_crm.api import schema  # noqa: F401  (registers the OpenAPI extensions)
 from vector_crm.tenancy import require_tenant_id
 
 

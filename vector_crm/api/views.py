@@ -3,6 +3,7 @@
 from rest_framework import mixins
 
 from vector_crm.api.base import TenantScopedViewSet
+from vector_crm.api.filters import JobFilterSet
 from vector_crm.api.serializers import JobSerializer
 from vector_crm.models import Job
 from vector_crm.selectors import job_list
@@ -14,7 +15,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
     model = Job
     serializer_class = JobSerializer
     permission_family = "jobs"
-    filterset_fields = ["kind", "status"]
+    filterset_class = JobFilterSet
 
     def scoped_queryset(self):
         return job_list()
