@@ -71,9 +71,12 @@ beat: deps
 test: dev-deps messages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Both checks always run, so one report shows everything to fix.
 lint: dev-deps
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/ruff format --check . || status=1; \
+	exit $$status
 
 format: dev-deps
 	$(VENV)/bin/ruff format .
