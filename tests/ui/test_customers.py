@@ -194,7 +194,7 @@ def test_360_shows_profile_holdings_and_money_in_cop(client_for, org_a, book_a):
     assert "Docente" in text and "14/03/1985" in text
     # balances, credit limit and what is left of it, in pesos with Colombian separators
     card = fragment_text(element_html(response, "holding-TC-0001"))
-    assert "$1.200.000,00 $5.000.000,00 $3.800.000,00" in card
+    assert "$1.200.000,00 $5.000.000,00 Disponible $3.800.000,00" in card
     assert "$2.500.000,50" in text
     # an account in dollars keeps its own currency
     assert "US$10.000,00" in fragment_text(element_html(response, "holding-CDT-USD-1"))
