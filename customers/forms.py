@@ -18,7 +18,12 @@ def _with_blank(choices, blank_label) -> list[tuple[str, str]]:
 
 
 class CustomerSearchForm(forms.Form):
-    """GET parameters of /customers/: free text, three filters and a keyset cursor."""
+    """How /customers/ shows its search box and filters, with Spanish labels.
+
+    The filtering itself is ``customers.filters.CustomerFilterSet``, shared with the API;
+    the field names here are its parameter names, so any of its other filters (owner,
+    city, income band...) also works in the URL. This form only adds the keyset cursor.
+    """
 
     q = forms.CharField(
         label=_("Buscar"),
@@ -29,7 +34,7 @@ class CustomerSearchForm(forms.Form):
         ),
     )
     branch = forms.ModelChoiceField(label=_("Agencia"), queryset=None, required=False, empty_label=_("Todas"))
-    status = forms.ChoiceField(label=_("Estado"), required=False)
+    lifecycle_status = forms.ChoiceField(label=_("Estado"), required=False)
     kind = forms.ChoiceField(label=_("Tipo"), required=False)
     after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
@@ -38,22 +43,19 @@ class CustomerSearchForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Evaluated per request, inside the current tenant.
         self.fields["branch"].queryset = branch_list()
-        self.fields["status"].choices = _with_blank(LifecycleStatus.choices, _("Todos"))
+        self.fields["lifecycle_status"].choices = _with_blank(LifecycleStatus.choices, _("Todos"))
         self.fields["kind"].choices = _with_blank(CustomerKind.choices, _("Todos"))
 
-    def filters(self) -> dict:
-        """Keyword arguments for ``selectors.customer_list`` (invalid input filters nothing)."""
-        data = self.cleaned_data if self.is_valid() else {}
-        branch = data.get("branch")
-        return {
-            "search": data.get("q") or "",
-            "branch_id": branch.pk if branch else None,
-            "lifecycle_status": data.get("status") or "",
-            "kind": data.get("kind") or "",
-        }
-
-    def is_filtered(self) -> bool:
-        return any(self.filters().values())
+    def cursor(self) -> dict:
+        """``after``/``before`` of the keyset pager; a malformed value is ignored. Parsed
+        alone, so rendering the filters costs no validation queries."""
+        cursor = {}
+        for key in ("after", "before"):
+            try:
+                cursor[key] = self.fields[key].clean(self.data.get(key)) if self.is_bound else None
+            except forms.ValidationError:
+                cursor[key] = None
+        return cursor
 
 
 class InteractionLogForm(forms.Form):

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from customers import selectors, services
 from customers.choices import ProductCategory
+from customers.filters import CustomerFilterSet
 from customers.forms import CustomerSearchForm, InteractionLogForm
 from vector_crm.errors import DomainError
 from vector_crm.views import is_htmx, member_required, render_page_or_fragment
@@ -63,19 +64,18 @@ def _query_without_cursor(request, **extra) -> str:
 @member_required("customers.view")
 @require_GET
 def customer_list(request):
-    """Customers the member sees; htmx requests get only the results fragment."""
+    """Customers the member sees, filtered by the shared ``CustomerFilterSet``; htmx
+    requests get only the results fragment."""
     form = CustomerSearchForm(request.GET or None)
-    filters = form.filters() if request.GET else {}
-    cursor = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    page = keyset_page(
-        selectors.customer_list(request.membership, **filters),
-        after=cursor.get("after"),
-        before=cursor.get("before"),
+    filterset = CustomerFilterSet(
+        request.GET or None, queryset=selectors.customer_list(request.membership), request=request
     )
+    cursor = form.cursor()
+    page = keyset_page(filterset.qs, after=cursor.get("after"), before=cursor.get("before"))
     context = {
         "form": form,
         "page": page,
-        "is_filtered": bool(filters and any(filters.values())),
+        "is_filtered": any(value for key, value in request.GET.items() if key not in ("after", "before")),
         "next_query": _query_without_cursor(request, after=page["next_after"]) if page["next_after"] else "",
         "previous_query": _query_without_cursor(request, before=page["previous_before"])
         if page["previous_before"]

@@ -110,7 +110,7 @@ def element_html_by_name(html: str, name: str) -> str:
 
 def test_filters_by_status_kind_and_branch(client_for, org_a, book_a):
     client = client_for(org_a[Role.TENANT_ADMIN])
-    delinquent = page_text(client.get(LIST, {"status": LifecycleStatus.DELINQUENT}))
+    delinquent = page_text(client.get(LIST, {"lifecycle_status": LifecycleStatus.DELINQUENT}))
     assert "María José Peña Rojas" in delinquent and "Carlos Gómez" not in delinquent
 
     companies = page_text(client.get(LIST, {"kind": "company"}))
@@ -125,6 +125,19 @@ def test_another_tenants_branch_filter_finds_nothing(client_for, org_a, org_b, b
     assert response.status_code == 200
     # an invalid choice filters nothing out, it never reaches tenant B
     assert "Pedro Pacífico" not in page_text(response)
+
+
+def test_list_accepts_the_shared_filterset_parameters(client_for, org_a, book_a):
+    # the list filters with customers.filters.CustomerFilterSet, like the API
+    text = page_text(client_for(org_a[Role.TENANT_ADMIN]).get(LIST, {"unassigned": "true"}))
+    assert "Ulises Libre" in text
+    assert "María José Peña Rojas" not in text
+
+
+def test_malformed_cursor_is_ignored(client_for, org_a, book_a):
+    response = client_for(org_a[Role.ADVISOR]).get(LIST, {"after": "abc", "before": "-1"})
+    assert response.status_code == 200
+    assert "Carlos Gómez" in page_text(response)
 
 
 def _many_customers(org, count, *, owner=None):
@@ -157,15 +170,15 @@ def test_keyset_pages_cover_every_customer_once(client_for, org_a):
 
 def test_pager_keeps_the_filters(client_for, org_a):
     _many_customers(org_a, 27)
-    response = client_for(org_a[Role.TENANT_ADMIN]).get(LIST, {"q": "cliente", "status": "active"})
-    assert response.context["next_query"].startswith("q=cliente&status=active&after=")
+    response = client_for(org_a[Role.TENANT_ADMIN]).get(LIST, {"q": "cliente", "lifecycle_status": "active"})
+    assert response.context["next_query"].startswith("q=cliente&lifecycle_status=active&after=")
 
 
 def test_list_query_count_does_not_grow_with_rows(client_for, org_a, django_assert_max_num_queries):
     # given an advisor owning 10 customers, then 50
     advisor = org_a[Role.ADVISOR]
     client = client_for(advisor)
-    filtered = {"q": "cliente", "status": "active", "kind": "person", "branch": org_a.branches[0].pk}
+    filtered = {"q": "cliente", "lifecycle_status": "active", "kind": "person", "branch": org_a.branches[0].pk}
     _many_customers(org_a, 10, owner=advisor.user)
     client.get(LIST)  # the first request of a session does one-off work
     with CaptureQueriesContext(connection) as plain_ten:
