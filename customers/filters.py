@@ -67,8 +67,16 @@ class CustomerFilterSet(filters.FilterSet):
     class Meta:
         model = Customer
         fields = [
-            "q", "branch", "owner", "unassigned", "lifecycle_status", "kind", "income_band", "city",
-            "external_id", "created",
+            "q",
+            "branch",
+            "owner",
+            "unassigned",
+            "lifecycle_status",
+            "kind",
+            "income_band",
+            "city",
+            "external_id",
+            "created",
         ]
 
     def filter_q(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
@@ -164,6 +172,13 @@ class InteractionFilterSet(filters.FilterSet):
     class Meta:
         model = Interaction
         fields = [
-            "customer", "channel", "direction", "interaction_type", "outcome", "user", "occurred",
-            "related_kind", "related_id",
+            "customer",
+            "channel",
+            "direction",
+            "interaction_type",
+            "outcome",
+            "user",
+            "occurred",
+            "related_kind",
+            "related_id",
         ]

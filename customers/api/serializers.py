@@ -119,12 +119,40 @@ class CustomerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = [
-            "id", "kind", "identification_type", "identification_number", "external_id", "display_name",
-            "first_name", "last_name", "legal_name", "mobile", "email", "address", "city", "birth_date",
-            "civil_status", "stratum", "children", "education", "occupation", "income_band",
-            "economic_sector", "equity", "employees", "lifecycle_status", "churn_reason", "churned_at",
-            "owner", "owner_name", "branch", "branch_name", "preferred_channel", "consents",
-            "created_at", "updated_at",
+            "id",
+            "kind",
+            "identification_type",
+            "identification_number",
+            "external_id",
+            "display_name",
+            "first_name",
+            "last_name",
+            "legal_name",
+            "mobile",
+            "email",
+            "address",
+            "city",
+            "birth_date",
+            "civil_status",
+            "stratum",
+            "children",
+            "education",
+            "occupation",
+            "income_band",
+            "economic_sector",
+            "equity",
+            "employees",
+            "lifecycle_status",
+            "churn_reason",
+            "churned_at",
+            "owner",
+            "owner_name",
+            "branch",
+            "branch_name",
+            "preferred_channel",
+            "consents",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
 
@@ -171,9 +199,23 @@ class HoldingSerializer(CreateOnlyFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Holding
         fields = [
-            "id", "customer", "product", "product_name", "product_category", "account_number", "currency",
-            "opened_on", "maturity_date", "balance", "credit_limit", "interest_rate", "status",
-            "days_past_due", "next_due_date", "next_due_amount", "updated_at",
+            "id",
+            "customer",
+            "product",
+            "product_name",
+            "product_category",
+            "account_number",
+            "currency",
+            "opened_on",
+            "maturity_date",
+            "balance",
+            "credit_limit",
+            "interest_rate",
+            "status",
+            "days_past_due",
+            "next_due_date",
+            "next_due_amount",
+            "updated_at",
         ]
         read_only_fields = ["updated_at"]
         create_only_fields = ["customer"]
@@ -202,7 +244,14 @@ class PaymentSerializer(CreateOnlyFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Payment
         fields = [
-            "id", "holding", "account_number", "customer", "due_date", "amount_due", "paid_on", "amount_paid",
+            "id",
+            "holding",
+            "account_number",
+            "customer",
+            "due_date",
+            "amount_due",
+            "paid_on",
+            "amount_paid",
             "days_late",
         ]
         read_only_fields = ["customer"]
@@ -218,8 +267,18 @@ class InteractionSerializer(CreateOnlyFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Interaction
         fields = [
-            "id", "customer", "channel", "direction", "interaction_type", "outcome", "user", "user_name",
-            "occurred_at", "notes", "related_kind", "related_id",
+            "id",
+            "customer",
+            "channel",
+            "direction",
+            "interaction_type",
+            "outcome",
+            "user",
+            "user_name",
+            "occurred_at",
+            "notes",
+            "related_kind",
+            "related_id",
         ]
         read_only_fields = ["user"]
         extra_kwargs = {"occurred_at": {"required": False}}

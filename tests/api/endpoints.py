@@ -1,0 +1,234 @@
+"""The registry of API endpoints for the shared test classes (NetBox's APIViewTestCases idea).
+
+Each ``Endpoint`` says how to make one object of its model in an org, what a valid
+create and partial-update body look like there, which actions the viewset offers and
+which input fields reference other tenant-owned rows. ``test_isolation.py`` and
+``test_crud.py`` run every check against every registered endpoint; an endpoint added to
+the router without an entry here fails ``test_every_api_endpoint_is_registered``.
+
+Builders run inside the org's tenant context (see ``build``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Model
+
+from customers.models import Branch, Customer, Holding, Interaction, MonthlyAccountSummary, Payment, Product
+from tests import factories as f
+from vector_crm.models import Job
+from vector_crm.tenancy import tenant_context
+
+_serial = itertools.count(1)
+
+ALL_ACTIONS = frozenset({"list", "retrieve", "create", "update", "partial_update", "destroy"})
+
+
+def unique_number() -> int:
+    return next(_serial)
+
+
+def make_customer(org) -> Customer:
+    return f.CustomerFactory(tenant=org.tenant, branch=org.branches[0], owner=org["advisor"].user)
+
+
+def make_branch(org) -> Branch:
+    return f.BranchFactory(tenant=org.tenant)
+
+
+def make_product(org) -> Product:
+    return f.ProductFactory(tenant=org.tenant, currency=org.tenant.currency)
+
+
+def make_holding(org) -> Holding:
+    return f.HoldingFactory(
+        tenant=org.tenant, customer=make_customer(org), product=make_product(org), currency=org.tenant.currency
+    )
+
+
+def make_summary(org) -> MonthlyAccountSummary:
+    holding = make_holding(org)
+    return f.MonthlyAccountSummaryFactory(tenant=org.tenant, holding=holding, customer=holding.customer)
+
+
+def make_payment(org) -> Payment:
+    holding = make_holding(org)
+    return f.PaymentFactory(tenant=org.tenant, holding=holding, customer=holding.customer)
+
+
+def make_interaction(org) -> Interaction:
+    return f.InteractionFactory(tenant=org.tenant, customer=make_customer(org), user=org["advisor"].user)
+
+
+def make_job(org) -> Job:
+    return f.JobFactory(tenant=org.tenant, kind="customers.import")
+
+
+def customer_body(org) -> dict:
+    return {
+        "identification_type": "cc",
+        "identification_number": str(60_000_000 + unique_number()),
+        "first_name": "Ana",
+        "last_name": "Pérez",
+        "mobile": "+573001112233",
+        "email": "ana.perez@example.com",
+        "city": "Bogotá",
+        "branch": org.branches[0].pk,
+        "owner": org["advisor"].user_id,
+        "lifecycle_status": "prospect",
+    }
+
+
+def branch_body(org) -> dict:
+    return {"code": f"T{unique_number():04d}", "name": "Agencia Centro", "city": "Quito", "region": "Sierra"}
+
+
+def product_body(org) -> dict:
+    return {
+        "code": f"PX{unique_number():04d}",
+        "name": "CDT 90 días",
+        "family": "term_deposit",
+        "currency": org.tenant.currency,
+    }
+
+
+def holding_body(org) -> dict:
+    return {
+        "customer": make_customer(org).pk,
+        "product": make_product(org).pk,
+        "account_number": f"NEW{unique_number():08d}",
+        "currency": org.tenant.currency,
+        "opened_on": "2024-03-01",
+        "balance": "2500000.00",
+    }
+
+
+def summary_body(org) -> dict:
+    return {
+        "holding": make_holding(org).pk,
+        "month": "2026-02-01",
+        "average_balance": "1000.00",
+        "transactions": 3,
+        "fees": "10.00",
+        "revenue": "25.00",
+    }
+
+
+def payment_body(org) -> dict:
+    return {"holding": make_holding(org).pk, "due_date": "2026-11-05", "amount_due": "350000.00"}
+
+
+def interaction_body(org) -> dict:
+    return {
+        "customer": make_customer(org).pk,
+        "channel": "phone",
+        "direction": "outbound",
+        "interaction_type": "call",
+        "notes": "Ofrecimos el CDT",
+    }
+
+
+# Field of an input body -> how to get the id of such a row in an org.
+REFERENCE_MAKERS: dict[str, Callable] = {
+    "branch": lambda org: org.branches[0].pk,
+    "owner": lambda org: org["advisor"].user_id,
+    "product": lambda org: make_product(org).pk,
+    "customer": lambda org: make_customer(org).pk,
+    "holding": lambda org: make_holding(org).pk,
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    basename: str
+    path: str
+    model: type[Model]
+    make: Callable
+    actions: frozenset = ALL_ACTIONS
+    create_body: Callable | None = None
+    patch_body: dict = field(default_factory=dict)
+    # Input fields naming other tenant-owned rows; the second tuple: those fixed after create.
+    references: tuple[str, ...] = ()
+    create_only_references: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.basename
+
+    def list_url(self) -> str:
+        return f"/api/v1/{self.path}/"
+
+    def detail_url(self, pk: int) -> str:
+        return f"/api/v1/{self.path}/{pk}/"
+
+
+ENDPOINTS = [
+    Endpoint(
+        "customer",
+        "customers",
+        Customer,
+        make_customer,
+        create_body=customer_body,
+        patch_body={"city": "Medellín", "income_band": "2to4"},
+        references=("branch", "owner"),
+    ),
+    Endpoint(
+        "branch", "branches", Branch, make_branch, create_body=branch_body, patch_body={"name": "Agencia Renombrada"}
+    ),
+    Endpoint(
+        "product", "products", Product, make_product, create_body=product_body, patch_body={"name": "Ahorro Plus"}
+    ),
+    Endpoint(
+        "holding",
+        "holdings",
+        Holding,
+        make_holding,
+        create_body=holding_body,
+        patch_body={"balance": "999.00", "status": "blocked"},
+        references=("customer", "product"),
+        create_only_references=("customer",),
+    ),
+    Endpoint(
+        "monthly-summary",
+        "monthly-summaries",
+        MonthlyAccountSummary,
+        make_summary,
+        actions=frozenset({"list", "retrieve", "create"}),
+        create_body=summary_body,
+        references=("holding",),
+    ),
+    Endpoint(
+        "payment",
+        "payments",
+        Payment,
+        make_payment,
+        create_body=payment_body,
+        patch_body={"paid_on": "2026-11-07", "amount_paid": "300000.00"},
+        references=("holding",),
+        create_only_references=("holding",),
+    ),
+    Endpoint(
+        "interaction",
+        "interactions",
+        Interaction,
+        make_interaction,
+        create_body=interaction_body,
+        patch_body={"outcome": "contacted", "notes": "Contestó y pidió llamada en la tarde"},
+        references=("customer",),
+        create_only_references=("customer",),
+    ),
+    Endpoint("job", "jobs", Job, make_job, actions=frozenset({"list", "retrieve"})),
+]
+
+WRITABLE_ENDPOINTS = [e for e in ENDPOINTS if "create" in e.actions]
+UPDATABLE_ENDPOINTS = [e for e in ENDPOINTS if "partial_update" in e.actions]
+DELETABLE_ENDPOINTS = [e for e in ENDPOINTS if "destroy" in e.actions]
+REFERENCE_CASES = [(e, name) for e in ENDPOINTS for name in e.references]
+
+
+def build(org, builder: Callable, *args):
+    """Run a registry builder inside the org's tenant."""
+    with tenant_context(org.tenant.pk):
+        return builder(org, *args)
