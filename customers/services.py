@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import DateField, Exists, F, Func, IntegerField, Min, OuterRef, Q, Subquery, Value
+from django.db import connections, transaction
+from django.db.models import Exists, OuterRef
 from django.db.models.constraints import UniqueConstraint
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,6 +33,7 @@ from customers.selectors import visibility_filter
 from vector_crm.audit import audited
 from vector_crm.errors import DomainError, ErrorCode, NotFound, PermissionDeniedError
 from vector_crm.models import Membership
+from vector_crm.tenancy import require_tenant_id
 
 CUSTOMER_EDITABLE_FIELDS = frozenset(
     {
@@ -360,61 +360,82 @@ def interaction_delete(*, actor=None, membership: Membership | None = None, inte
     interaction.delete()
 
 
-class _DaysSince(Func):
-    """Whole days from a date expression to the fixed date ``as_of`` (NULL stays NULL)."""
-
-    output_field = IntegerField()
-
-    def __init__(self, expression, *, as_of: dt.date):
-        super().__init__(Value(as_of, output_field=DateField()), expression)
-
-    def as_sql(self, compiler, connection, **extra_context):
-        # PostgreSQL: date - date is an integer number of days.
-        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra_context)
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(
-            compiler,
-            connection,
-            template="CAST(julianday(%(expressions)s) AS INTEGER)",
-            arg_joiner=") - julianday(",
-            **extra_context,
-        )
+# Days past due with payments applied to the oldest instalments first, as banks do: the
+# money received by ``as_of`` covers instalments in due-date order, and the oldest
+# instalment due before ``as_of`` that it does not fully cover gives the days past due.
+# Set-based: window sums per holding in one statement per chunk, on PostgreSQL and SQLite.
+_REFRESH_DAYS_PAST_DUE_SQL = """
+UPDATE customers_holding
+SET days_past_due = target.days_past_due, updated_at = %(now)s
+FROM (
+    WITH paid AS (
+        SELECT holding_id, SUM(amount_paid) AS paid
+        FROM customers_payment
+        WHERE tenant_id = %(tenant_id)s AND customer_id IN ({customers})
+          AND paid_on IS NOT NULL AND paid_on <= %(as_of)s
+        GROUP BY holding_id
+    ),
+    dues AS (
+        SELECT holding_id, due_date,
+               SUM(amount_due) OVER (PARTITION BY holding_id ORDER BY due_date, id) AS cumulative_due
+        FROM customers_payment
+        WHERE tenant_id = %(tenant_id)s AND customer_id IN ({customers}) AND due_date < %(as_of)s
+    ),
+    oldest_unpaid AS (
+        SELECT dues.holding_id, MIN(dues.due_date) AS due_date
+        FROM dues LEFT JOIN paid ON paid.holding_id = dues.holding_id
+        WHERE dues.cumulative_due - COALESCE(paid.paid, 0) > 0.005
+        GROUP BY dues.holding_id
+    )
+    SELECT h.id, COALESCE({days_since_oldest}, 0) AS days_past_due
+    FROM customers_holding h LEFT JOIN oldest_unpaid ON oldest_unpaid.holding_id = h.id
+    WHERE h.tenant_id = %(tenant_id)s AND h.customer_id IN ({customers})
+) AS target
+WHERE customers_holding.id = target.id AND customers_holding.days_past_due <> target.days_past_due
+"""
+_DAYS_SINCE_OLDEST = {
+    "postgresql": "(CAST(%(as_of)s AS date) - oldest_unpaid.due_date)",
+    "sqlite": "CAST(julianday(%(as_of)s) - julianday(oldest_unpaid.due_date) AS INTEGER)",
+}
 
 
 def holdings_refresh_delinquency(*, as_of: dt.date, customer_ids: Sequence[int]) -> dict[str, int]:
     """Recompute, in bulk UPDATE statements, the days past due of the given customers'
     holdings and move those customers between active and delinquent, as of ``as_of``.
 
-    An instalment is outstanding when it fell due before ``as_of`` and less than its
-    ``amount_due`` had been paid by then (a payment dated after ``as_of`` does not count
-    yet). A holding's days past due are the days since its oldest outstanding due date,
-    0 when nothing is outstanding. An active customer with any holding past due becomes
-    delinquent; a delinquent one with none becomes active again. Prospects, dormant,
-    churned and written-off customers keep their status. Current tenant only; running it
-    twice changes nothing the second time. Bulk work is audited at the job level.
+    Payments received by ``as_of`` are applied to the holding's instalments oldest first;
+    the days past due count from the oldest instalment due before ``as_of`` that they do not
+    fully cover (0 when everything due is paid; a payment dated after ``as_of`` does not
+    count yet). An active customer with any holding past due becomes delinquent; a
+    delinquent one with none becomes active again. Prospects, dormant, churned and
+    written-off customers keep their status. Current tenant only; running it twice changes
+    nothing the second time. Bulk work is audited at the job level (the Job row).
 
     Returns ``holdings_updated``, ``customers_delinquent`` (newly) and ``customers_cured``.
     """
-    customer_ids = list(customer_ids)
+    customer_ids = [int(pk) for pk in customer_ids]
+    if not customer_ids:
+        return {"holdings_updated": 0, "customers_delinquent": 0, "customers_cured": 0}
+    connection = connections[Holding.objects.db]
+    if connection.vendor not in _DAYS_SINCE_OLDEST:
+        raise NotImplementedError(f"holdings_refresh_delinquency: no SQL for {connection.vendor}")
     now = timezone.now()
-    outstanding = Payment.objects.filter(
-        Q(paid_on__isnull=True) | Q(paid_on__gt=as_of) | Q(amount_paid__lt=F("amount_due")),
-        holding_id=OuterRef("pk"),
-        due_date__lt=as_of,
-        amount_due__gt=0,
+    params: dict[str, Any] = {
+        "tenant_id": require_tenant_id(),
+        "as_of": as_of.isoformat(),
+        "now": connection.ops.adapt_datetimefield_value(now),
+        **{f"c{i}": pk for i, pk in enumerate(customer_ids)},
+    }
+    sql = _REFRESH_DAYS_PAST_DUE_SQL.format(
+        customers=", ".join(f"%(c{i})s" for i in range(len(customer_ids))),
+        days_since_oldest=_DAYS_SINCE_OLDEST[connection.vendor],
     )
-    oldest_due = outstanding.order_by().values("holding_id").annotate(oldest=Min("due_date")).values("oldest")
-    days_past_due = Coalesce(_DaysSince(Subquery(oldest_due), as_of=as_of), Value(0))
     past_due_holding = Holding.objects.filter(customer_id=OuterRef("pk"), days_past_due__gt=0)
     customers = Customer.objects.filter(pk__in=customer_ids)
-    with transaction.atomic():
-        holdings_updated = (
-            Holding.objects.filter(customer_id__in=customer_ids)
-            .annotate(new_days_past_due=days_past_due)
-            .exclude(days_past_due=F("new_days_past_due"))
-            .update(days_past_due=days_past_due, updated_at=now)
-        )
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            holdings_updated = cursor.rowcount
         became_delinquent = customers.filter(Exists(past_due_holding), lifecycle_status=LifecycleStatus.ACTIVE).update(
             lifecycle_status=LifecycleStatus.DELINQUENT, updated_at=now
         )

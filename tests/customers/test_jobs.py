@@ -68,6 +68,18 @@ def portfolio(tenant_a):
         paid_after_as_of = _holding(paid_after)  # paid on 12 Nov: as of 10 Nov it was unpaid
         _instalment(paid_after_as_of, dt.date(2026, 10, 25), paid_on=dt.date(2026, 11, 12), amount_paid="100.00")
 
+        short_paid = _customer()
+        shortfall = _holding(short_paid)  # 40 short in August: payments cover the oldest first,
+        # so August and September are covered and October is 40 short: 36 days, not 97
+        _instalment(shortfall, dt.date(2026, 8, 5), paid_on=dt.date(2026, 8, 5), amount_paid="60.00")
+        _instalment(shortfall, dt.date(2026, 9, 5), paid_on=dt.date(2026, 9, 5), amount_paid="100.00")
+        _instalment(shortfall, dt.date(2026, 10, 5), paid_on=dt.date(2026, 10, 5), amount_paid="100.00")
+
+        caught_up = _customer(LifecycleStatus.DELINQUENT)
+        caught_up_loan = _holding(caught_up, days_past_due=30)  # September skipped, October paid double
+        _instalment(caught_up_loan, dt.date(2026, 9, 5))
+        _instalment(caught_up_loan, dt.date(2026, 10, 5), paid_on=dt.date(2026, 10, 5), amount_paid="200.00")
+
         current = _customer()
         due_today = _holding(current)  # due on as_of itself and in the future: not past due
         _instalment(due_today, AS_OF)
@@ -92,6 +104,8 @@ def portfolio(tenant_a):
         paid_late.pk: 0,
         partly_paid.pk: 9,
         paid_after_as_of.pk: 16,
+        shortfall.pk: 36,
+        caught_up_loan.pk: 0,
         due_today.pk: 0,
         **{h.pk: 10 for h in untouched_holdings},
     }
@@ -100,6 +114,8 @@ def portfolio(tenant_a):
         cured.pk: LifecycleStatus.ACTIVE,
         partial.pk: LifecycleStatus.DELINQUENT,
         paid_after.pk: LifecycleStatus.DELINQUENT,
+        short_paid.pk: LifecycleStatus.DELINQUENT,
+        caught_up.pk: LifecycleStatus.ACTIVE,
         current.pk: LifecycleStatus.ACTIVE,
         prospect.pk: LifecycleStatus.PROSPECT,
         churned.pk: LifecycleStatus.CHURNED,
@@ -133,16 +149,16 @@ def test_refresh_sets_exact_days_past_due_and_statuses(tenant_a, portfolio):
     assert statuses == expected_status
     # and the Job shows it finished, with progress per chunk and what changed
     assert job.status == JobStatus.SUCCEEDED
-    assert job.total == job.done == 10
+    assert job.total == job.done == 12
     assert job.started_at is not None and job.finished_at is not None
     assert job.counts["chunks"] == 4
     assert job.result == {
         "as_of": "2026-11-10",
-        "customers": 10,
+        "customers": 12,
         "chunks": 4,
-        "holdings_updated": 9,  # all but the two that stay at 0
-        "customers_delinquent": 3,
-        "customers_cured": 2,
+        "holdings_updated": 11,  # all but the one that stays at 0
+        "customers_delinquent": 4,
+        "customers_cured": 3,
     }
 
 
@@ -203,7 +219,7 @@ def test_a_run_in_tenant_a_never_touches_tenant_b(tenant_a, tenant_b, portfolio)
             b_late.pk: LifecycleStatus.ACTIVE,
             b_delinquent.pk: LifecycleStatus.DELINQUENT,
         }
-    assert job.total == 10
+    assert job.total == 12
 
 
 @pytest.fixture
@@ -257,7 +273,7 @@ def test_fan_out_skips_a_tenant_whose_refresh_is_still_pending(tenant_a, tenant_
     assert len(callbacks) == 1
 
 
-def test_each_chunk_is_three_bulk_updates_whatever_its_size(tenant_a, portfolio):
+def test_each_chunk_is_three_bulk_statements_whatever_its_size(tenant_a, portfolio):
     with tenant_context(tenant_a.pk):
         ids = list(Customer.objects.values_list("pk", flat=True))
         with CaptureQueriesContext(connection) as queries:
@@ -265,4 +281,4 @@ def test_each_chunk_is_three_bulk_updates_whatever_its_size(tenant_a, portfolio)
     statements = [
         q["sql"].split()[0] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
     ]
-    assert statements == ["UPDATE", "UPDATE", "UPDATE"]
+    assert statements == ["UPDATE", "UPDATE", "UPDATE"]  # holdings, customers to delinquent, cured
