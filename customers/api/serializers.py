@@ -65,7 +65,7 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A related id looked up in ``scope(request)``, evaluated per request in the current
     tenant. Unknown and foreign ids get the same "does not exist" error."""
 
-    def __init__(self, scope: Callable[[object], QuerySet] | None = None, **kwargs):
+    def __init__(self, scope: Callable[[object], QuerySet], **kwargs):
         self.scope = scope
         super().__init__(**kwargs)
 

@@ -94,6 +94,7 @@ class ServiceViewSet(TenantScopedViewSet):
         return {"actor": self.actor, "membership": self.membership}
 
 
+@extend_schema(tags=["customers"])
 class CustomerViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -157,6 +158,7 @@ class CustomerViewSet(
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
+@extend_schema(tags=["branches"])
 class BranchViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -193,6 +195,7 @@ class BranchViewSet(
         services.branch_delete(**self.service_kwargs(), branch=instance)
 
 
+@extend_schema(tags=["products"])
 class ProductViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -224,6 +227,7 @@ class ProductViewSet(
         services.product_delete(**self.service_kwargs(), product=instance)
 
 
+@extend_schema(tags=["holdings"])
 class HoldingViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -260,6 +264,7 @@ class HoldingViewSet(
         services.holding_delete(**self.service_kwargs(), holding=instance)
 
 
+@extend_schema(tags=["monthly summaries"])
 class MonthlyAccountSummaryViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ServiceViewSet
 ):
@@ -287,6 +292,7 @@ class MonthlyAccountSummaryViewSet(
         )
 
 
+@extend_schema(tags=["payments"])
 class PaymentViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -323,6 +329,7 @@ class PaymentViewSet(
         services.payment_delete(**self.service_kwargs(), payment=instance)
 
 
+@extend_schema(tags=["interactions"])
 class InteractionViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

@@ -1,5 +1,6 @@
 """Platform API endpoints: background jobs and their progress."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 
 from vector_crm.api.base import TenantScopedViewSet
@@ -9,6 +10,7 @@ from vector_crm.models import Job
 from vector_crm.selectors import job_list
 
 
+@extend_schema(tags=["jobs"])
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Background jobs of the current tenant (imports, scoring runs, sweeps)."""
 
