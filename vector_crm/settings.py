@@ -236,9 +236,7 @@ SPECTACULAR_SETTINGS = {
     # One name for a choice set that several fields share (channel, preferred_channel...).
     "ENUM_NAME_OVERRIDES": {"ChannelEnum": "customers.choices.Channel"},
     "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization"}
-        }
+        "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization"}}
     },
 }
 
