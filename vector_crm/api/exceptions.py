@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -51,6 +52,15 @@ def problem_response(
 
 
 def problem_details_handler(exc, context):
+    if isinstance(exc, IntegrityError):
+        # Two writes raced past validation into a database constraint: report a conflict
+        # the client can retry, not a server error. The transaction was rolled back.
+        return problem_response(
+            status_code=status.HTTP_409_CONFLICT,
+            title=_("The request conflicts with the current state of the data."),
+            detail=_("Another request changed the same record at the same time; retry."),
+            type_="conflict",
+        )
     if isinstance(exc, DomainError):
         errors = [{"field": exc.field, "code": exc.code, "message": exc.message}]
         return problem_response(
