@@ -190,6 +190,13 @@ class Customer(TenantModel):
                 name="cust_tenant_search_idx",
                 opclasses=["int8_ops", "varchar_pattern_ops"],
             ),
+            # The list's usual question: a branch's customers in one status, by name prefix
+            # (prefix matched with ^@, see customers/lookups.py; bench/README.md has the numbers).
+            models.Index(
+                fields=["tenant", "branch", "lifecycle_status", "search_name"],
+                name="cust_branch_status_search_idx",
+                opclasses=["int8_ops", "int8_ops", "text_ops", "varchar_pattern_ops"],
+            ),
             models.Index(fields=["tenant", "mobile"], name="cust_tenant_mobile_idx"),
         ]
 

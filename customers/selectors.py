@@ -8,8 +8,9 @@ payments, interactions...) is filtered through it. ``access_customer`` answers t
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
+from customers.lookups import IndexablePrefix
 from customers.models import (
     Branch,
     ChannelConsent,
@@ -79,7 +80,8 @@ def search_filter(text: str) -> Q:
     """Name prefix (accent-insensitive), identification number or mobile number."""
     text = text.strip()
     digits = "".join(ch for ch in text if ch.isdigit())
-    condition = Q(search_name__startswith=search_key(text))
+    # Not __startswith: LIKE cannot use the search index under row-level security (lookups.py).
+    condition = Q(IndexablePrefix(F("search_name"), search_key(text)))
     if digits and len(digits) >= 4:
         condition |= Q(identification_number__startswith=digits)
         condition |= Q(mobile__endswith=digits[-10:]) if len(digits) >= 7 else Q()
