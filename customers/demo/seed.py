@@ -29,7 +29,14 @@ from django.utils import timezone
 
 from customers import services
 from customers.demo import generate, vocab
-from customers.demo.profiles import DEMO_INSTITUTIONS, InstitutionProfile, TeamSpec, bench_profile
+from customers.demo.profiles import (
+    BANCO_ANDINO,
+    COOPERATIVA_DEL_PACIFICO,
+    DEMO_INSTITUTIONS,
+    InstitutionProfile,
+    TeamSpec,
+    bench_profile,
+)
 from customers.demo.writers import CopyWriter, OrmWriter
 from customers.models import (
     Branch,
@@ -520,6 +527,80 @@ def _load_tenants(plans, *, use_copy: bool, jobs: int, seed: int, report: SeedRe
         report.seconds.update(local.seconds)
     if errors:
         raise errors[0]
+
+
+def profile_for(tenant: Tenant) -> InstitutionProfile:
+    """The profile a tenant was seeded from (demo or bench), else one shaped by its country."""
+    for profile in DEMO_INSTITUTIONS:
+        if profile.slug == tenant.slug:
+            return profile
+    if BENCH_SLUG.match(tenant.slug):
+        return bench_profile(int(tenant.slug.rsplit("-", 1)[1]))
+    base = COOPERATIVA_DEL_PACIFICO if tenant.country == "EC" else BANCO_ANDINO
+    return replace(base, name=tenant.name, slug=tenant.slug, timezone=tenant.timezone)
+
+
+def enrich_customers(
+    tenant_id: int, customer_ids: list[int], *, interactions_per_customer: float = 10.0, seed: int = 42
+) -> Counter:
+    """Give chosen customers of an existing book a timeline and channel consents.
+
+    The bench loads a million customers without them (the three-minute target), then
+    enriches the customers whose 360 it measures, so that page renders a realistic
+    timeline. Customers that already have interactions or consents are left alone.
+    """
+    with platform_context():
+        tenant = Tenant.objects.get(pk=tenant_id)
+    profile = profile_for(tenant)
+    written: Counter = Counter()
+    with tenant_context(tenant_id), transaction.atomic():
+        rows = list(
+            Customer.objects.filter(pk__in=customer_ids)
+            .exclude(interactions__isnull=False)
+            .exclude(consents__isnull=False)
+            .values_list("id", "lifecycle_status", "owner_id", "kind", "created_at")
+            .order_by("id")
+        )
+        if not rows:
+            return written
+        members = list(Membership.objects.filter(is_active=True).values_list("user_id", "role"))
+        now = timezone.now()
+        book = generate.TenantBook(
+            profile=profile,
+            tenant_id=tenant_id,
+            branch_ids=np.zeros(0, dtype=np.int64),
+            advisor_ids=np.array([u for u, r in members if r == Role.ADVISOR], dtype=np.int64),
+            advisor_branch=np.zeros(0, dtype=np.int64),
+            collector_ids=np.array(
+                [u for u, r in members if r in (Role.COLLECTIONS_AGENT, Role.COLLECTIONS_MANAGER)], dtype=np.int64
+            ),
+            product_ids=np.zeros(0, dtype=np.int64),
+            today=now.astimezone(zoneinfo.ZoneInfo(tenant.timezone)).date(),
+            now=now,
+            salt=zlib.crc32(tenant.slug.encode()),
+        )
+        ids, statuses, owners, kinds, created = zip(*rows, strict=True)
+        people = generate.Table(
+            Customer,
+            {
+                "id": np.array(ids, dtype=np.int64),
+                "lifecycle_status": np.array(statuses, dtype=object),
+                "owner_id": np.array([o if o is not None else generate.NULL_INT for o in owners], dtype=np.int64),
+            },
+            {
+                "since": np.array([c.date() for c in created], dtype="datetime64[D]"),
+                "company": np.array([k == "company" for k in kinds]),
+            },
+        )
+        rng = np.random.default_rng([seed, book.salt, len(rows)])
+        writer = OrmWriter()
+        for table in (
+            generate.interactions(book, rng, people, interactions_per_customer),
+            generate.consents(book, rng, people),
+        ):
+            writer.insert(table)
+            written[table.model._meta.label] += len(table)
+    return written
 
 
 # --- reset and statistics -------------------------------------------------------------------
