@@ -90,9 +90,7 @@ def search_filter(text: str) -> Q:
 
 def access_customer(membership: Membership | None, customer_id: int) -> Customer:
     """One visible customer, or NotFound (missing, other tenant and out of scope alike)."""
-    customer = (
-        visible_customers(membership).select_related("branch", "owner").filter(pk=customer_id).first()
-    )
+    customer = visible_customers(membership).select_related("branch", "owner").filter(pk=customer_id).first()
     if customer is None:
         raise NotFound()
     return customer
@@ -105,9 +103,9 @@ def customer_360(membership: Membership | None, customer_id: int, *, timeline_li
         Holding.objects.filter(customer=customer).select_related("product").order_by("product__category", "opened_on")
     )
     timeline = list(
-        Interaction.objects.filter(customer=customer).select_related("user").order_by("-occurred_at", "-id")[
-            :timeline_limit
-        ]
+        Interaction.objects.filter(customer=customer)
+        .select_related("user")
+        .order_by("-occurred_at", "-id")[:timeline_limit]
     )
     consents = list(ChannelConsent.objects.filter(customer=customer).order_by("channel"))
     totals = Holding.objects.filter(customer=customer).aggregate(
@@ -218,6 +216,4 @@ def latest_interactions(
 
 def tenant_members() -> QuerySet[User]:
     """Users with an active membership in the current tenant: who may own a portfolio."""
-    return User.objects.filter(pk__in=Membership.objects.filter(is_active=True).values("user_id")).order_by(
-        "username"
-    )
+    return User.objects.filter(pk__in=Membership.objects.filter(is_active=True).values("user_id")).order_by("username")

@@ -37,11 +37,33 @@ from vector_crm.tenancy import require_tenant_id
 
 CUSTOMER_EDITABLE_FIELDS = frozenset(
     {
-        "kind", "identification_type", "identification_number", "external_id", "first_name",
-        "last_name", "legal_name", "mobile", "email", "address", "city", "birth_date",
-        "civil_status", "stratum", "children", "education", "occupation", "income_band",
-        "economic_sector", "equity", "employees", "lifecycle_status", "churn_reason",
-        "churned_at", "owner", "branch", "preferred_channel",
+        "kind",
+        "identification_type",
+        "identification_number",
+        "external_id",
+        "first_name",
+        "last_name",
+        "legal_name",
+        "mobile",
+        "email",
+        "address",
+        "city",
+        "birth_date",
+        "civil_status",
+        "stratum",
+        "children",
+        "education",
+        "occupation",
+        "income_band",
+        "economic_sector",
+        "equity",
+        "employees",
+        "lifecycle_status",
+        "churn_reason",
+        "churned_at",
+        "owner",
+        "branch",
+        "preferred_channel",
     }
 )
 
@@ -64,7 +86,9 @@ def _check_owner(owner, field: str = "owner") -> None:
     if owner is None:
         return
     if not Membership.objects.filter(user=owner, is_active=True).exists():
-        raise DomainError("The owner is not a member of this institution.", code=ErrorCode.INVALID_ASSIGNMENT, field=field)
+        raise DomainError(
+            "The owner is not a member of this institution.", code=ErrorCode.INVALID_ASSIGNMENT, field=field
+        )
 
 
 def _check_unique_constraints(instance) -> None:
@@ -144,9 +168,7 @@ def customer_update(
 def customer_delete(*, actor=None, membership: Membership | None = None, customer: Customer) -> None:
     _require(membership, "customers.delete")
     if Holding.objects.filter(customer=customer).exists():
-        raise DomainError(
-            "A customer with accounts cannot be deleted; mark them churned instead.", field="holdings"
-        )
+        raise DomainError("A customer with accounts cannot be deleted; mark them churned instead.", field="holdings")
     customer.delete()
 
 
@@ -241,7 +263,9 @@ def product_create(*, actor=None, membership: Membership | None = None, data: di
 
 
 @audited
-def product_update(*, actor=None, membership: Membership | None = None, product: Product, data: dict[str, Any]) -> Product:
+def product_update(
+    *, actor=None, membership: Membership | None = None, product: Product, data: dict[str, Any]
+) -> Product:
     _require(membership, "catalogue.manage")
     for field, value in data.items():
         setattr(product, field, value)
@@ -270,7 +294,9 @@ def holding_create(*, actor=None, membership: Membership | None = None, data: di
 
 
 @audited
-def holding_update(*, actor=None, membership: Membership | None = None, holding: Holding, data: dict[str, Any]) -> Holding:
+def holding_update(
+    *, actor=None, membership: Membership | None = None, holding: Holding, data: dict[str, Any]
+) -> Holding:
     _require(membership, "holdings.change")
     for field, value in data.items():
         setattr(holding, field, value)
@@ -290,7 +316,9 @@ def holding_delete(*, actor=None, membership: Membership | None = None, holding:
 
 
 @audited
-def monthly_summary_record(*, actor=None, membership: Membership | None = None, data: dict[str, Any]) -> MonthlyAccountSummary:
+def monthly_summary_record(
+    *, actor=None, membership: Membership | None = None, data: dict[str, Any]
+) -> MonthlyAccountSummary:
     """Create or replace one account-month (keyed by holding and month)."""
     _require(membership, "holdings.change")
     holding = data["holding"]
@@ -315,7 +343,9 @@ def payment_record(*, actor=None, membership: Membership | None = None, data: di
 
 
 @audited
-def payment_update(*, actor=None, membership: Membership | None = None, payment: Payment, data: dict[str, Any]) -> Payment:
+def payment_update(
+    *, actor=None, membership: Membership | None = None, payment: Payment, data: dict[str, Any]
+) -> Payment:
     _require(membership, "payments.change")
     for field, value in data.items():
         setattr(payment, field, value)

@@ -24,7 +24,9 @@ IS_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_modify_db_settings):
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_modify_db_settings
+):
     """Create and migrate the test database as the schema owner; tests then connect as
     the application role (DATABASE_URL), which owns nothing and is subject to RLS."""
     from django.test.utils import setup_databases, teardown_databases
@@ -81,14 +83,28 @@ def build_org(tenant, prefix: str) -> Org:
 
 @pytest.fixture
 def tenant_a(db):
-    return f.TenantFactory(name="Banco Andino", slug="banco-andino", country="CO", currency="COP",
-                           timezone="America/Bogota", locale="es-CO", holiday_country="CO")
+    return f.TenantFactory(
+        name="Banco Andino",
+        slug="banco-andino",
+        country="CO",
+        currency="COP",
+        timezone="America/Bogota",
+        locale="es-CO",
+        holiday_country="CO",
+    )
 
 
 @pytest.fixture
 def tenant_b(db):
-    return f.TenantFactory(name="Cooperativa del Pacífico", slug="coop-pacifico", country="EC", currency="USD",
-                           timezone="America/Guayaquil", locale="es-EC", holiday_country="EC")
+    return f.TenantFactory(
+        name="Cooperativa del Pacífico",
+        slug="coop-pacifico",
+        country="EC",
+        currency="USD",
+        timezone="America/Guayaquil",
+        locale="es-EC",
+        holiday_country="EC",
+    )
 
 
 @pytest.fixture

@@ -205,8 +205,16 @@ class ApiCredentialFactory(TenantOwnedFactory):
         model = ApiCredential
 
     name = factory.Sequence(lambda n: f"core-{n}")
-    scopes = factory.LazyFunction(lambda: ["customers:write", "catalogue:write", "holdings:write",
-                                           "payments:write", "interactions:write", "jobs:read"])
+    scopes = factory.LazyFunction(
+        lambda: [
+            "customers:write",
+            "catalogue:write",
+            "holdings:write",
+            "payments:write",
+            "interactions:write",
+            "jobs:read",
+        ]
+    )
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):

@@ -110,9 +110,7 @@ def test_raw_sql_with_no_tenant_sees_nothing_and_cannot_insert(pg_only, tenant_a
     from django.db import DatabaseError, transaction
 
     with tenant_context(tenant_a.pk), pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE customers_customer SET tenant_id = %s", [tenant_a.pk + 1000]
-        )
+        cursor.execute("UPDATE customers_customer SET tenant_id = %s", [tenant_a.pk + 1000])
 
 
 def test_audit_entry_on_write_with_before_and_after(org_a):
@@ -123,8 +121,13 @@ def test_audit_entry_on_write_with_before_and_after(org_a):
         customer = services.customer_create(
             actor=advisor.user,
             membership=advisor,
-            data={"identification_type": "cc", "identification_number": "52123456", "first_name": "Ana",
-                  "last_name": "Pérez", "mobile": "+573001112233"},
+            data={
+                "identification_type": "cc",
+                "identification_number": "52123456",
+                "first_name": "Ana",
+                "last_name": "Pérez",
+                "mobile": "+573001112233",
+            },
         )
         services.customer_update(
             actor=advisor.user, membership=advisor, customer=customer, data={"first_name": "Ana María"}

@@ -29,9 +29,7 @@ def _flatten(detail, prefix: str = "") -> list[dict]:
     elif isinstance(detail, list):
         if all(not isinstance(item, dict | list) for item in detail):
             for item in detail:
-                errors.append(
-                    {"field": prefix or None, "code": getattr(item, "code", "invalid"), "message": str(item)}
-                )
+                errors.append({"field": prefix or None, "code": getattr(item, "code", "invalid"), "message": str(item)})
         else:
             for index, item in enumerate(detail):
                 errors.extend(_flatten(item, f"{prefix}[{index}]" if prefix else f"[{index}]"))

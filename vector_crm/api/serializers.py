@@ -11,7 +11,20 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "kind", "status", "total", "done", "percent", "is_finished", "counts", "params",
-            "result", "error", "created_at", "started_at", "finished_at", "duration_seconds",
+            "id",
+            "kind",
+            "status",
+            "total",
+            "done",
+            "percent",
+            "is_finished",
+            "counts",
+            "params",
+            "result",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
         ]
         read_only_fields = fields
