@@ -94,8 +94,7 @@ class ServiceViewSet(TenantScopedViewSet):
         return {"actor": self.actor, "membership": self.membership}
 
 
-@extend_schema(tags=["customers"])
-class CustomerViewSet(
+class ServiceModelViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -103,6 +102,37 @@ class CustomerViewSet(
     mixins.DestroyModelMixin,
     ServiceViewSet,
 ):
+    """CRUD endpoints whose writes are three services of ``customers.services``:
+    ``create_service(data=...)``, ``update_service(<instance_kwarg>=..., data=...)`` (only
+    the fields that changed) and ``delete_service(<instance_kwarg>=...)``.
+    ``write_capability``, when set, is what every write action requires."""
+
+    create_service: Any
+    update_service: Any
+    delete_service: Any
+    instance_kwarg: str
+    write_capability: str | None = None
+
+    @property
+    def action_capabilities(self) -> dict[str, str]:
+        if self.write_capability is None:
+            return {}
+        return {action: self.write_capability for action in ("create", "update", "partial_update", "destroy")}
+
+    def perform_create(self, serializer):
+        serializer.instance = self.create_service(**self.service_kwargs(), data=dict(serializer.validated_data))
+
+    def perform_update(self, serializer):
+        data = changed_data(serializer.instance, serializer.validated_data)
+        if data:
+            self.update_service(**self.service_kwargs(), **{self.instance_kwarg: serializer.instance}, data=data)
+
+    def perform_destroy(self, instance):
+        self.delete_service(**self.service_kwargs(), **{self.instance_kwarg: instance})
+
+
+@extend_schema(tags=["customers"])
+class CustomerViewSet(ServiceModelViewSet):
     """Customers the caller sees: an advisor their portfolio and the branch's unassigned
     customers, a supervisor the team's portfolios, a branch manager the branch, the rest
     of the roles and API credentials the whole institution."""
@@ -112,20 +142,13 @@ class CustomerViewSet(
     filterset_class = CustomerFilterSet
     permission_family = "customers"
     action_capabilities = {"reassign": "customers.reassign", "interactions": "interactions.view"}
+    create_service = staticmethod(services.customer_create)
+    update_service = staticmethod(services.customer_update)
+    delete_service = staticmethod(services.customer_delete)
+    instance_kwarg = "customer"
 
     def scoped_queryset(self):
         return customer_list(self.membership)
-
-    def perform_create(self, serializer):
-        serializer.instance = services.customer_create(**self.service_kwargs(), data=dict(serializer.validated_data))
-
-    def perform_update(self, serializer):
-        data = changed_data(serializer.instance, serializer.validated_data)
-        if data:
-            services.customer_update(**self.service_kwargs(), customer=serializer.instance, data=data)
-
-    def perform_destroy(self, instance):
-        services.customer_delete(**self.service_kwargs(), customer=instance)
 
     @extend_schema(request=PortfolioReassignSerializer, responses=PortfolioReassignResultSerializer)
     @action(detail=False, methods=["post"], serializer_class=PortfolioReassignSerializer, filter_backends=[])
@@ -159,109 +182,60 @@ class CustomerViewSet(
 
 
 @extend_schema(tags=["branches"])
-class BranchViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    ServiceViewSet,
-):
+class BranchViewSet(ServiceModelViewSet):
     """The institution's branches; changing them needs ``catalogue.manage``."""
 
     model = Branch
     serializer_class = BranchSerializer
     filterset_class = BranchFilterSet
     permission_family = "catalogue"
-    action_capabilities = {
-        "create": "catalogue.manage",
-        "update": "catalogue.manage",
-        "partial_update": "catalogue.manage",
-        "destroy": "catalogue.manage",
-    }
+
+    write_capability = "catalogue.manage"
+    create_service = staticmethod(services.branch_create)
+    update_service = staticmethod(services.branch_update)
+    delete_service = staticmethod(services.branch_delete)
+    instance_kwarg = "branch"
 
     def scoped_queryset(self):
         return branch_list()
 
-    def perform_create(self, serializer):
-        serializer.instance = services.branch_create(**self.service_kwargs(), data=dict(serializer.validated_data))
-
-    def perform_update(self, serializer):
-        data = changed_data(serializer.instance, serializer.validated_data)
-        if data:
-            services.branch_update(**self.service_kwargs(), branch=serializer.instance, data=data)
-
-    def perform_destroy(self, instance):
-        services.branch_delete(**self.service_kwargs(), branch=instance)
-
 
 @extend_schema(tags=["products"])
-class ProductViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    ServiceViewSet,
-):
+class ProductViewSet(ServiceModelViewSet):
     """The product catalogue; the category (asset, liability...) follows from the family."""
 
     model = Product
     serializer_class = ProductSerializer
     filterset_class = ProductFilterSet
     permission_family = "catalogue"
-    action_capabilities = BranchViewSet.action_capabilities
+
+    write_capability = "catalogue.manage"
+    create_service = staticmethod(services.product_create)
+    update_service = staticmethod(services.product_update)
+    delete_service = staticmethod(services.product_delete)
+    instance_kwarg = "product"
 
     def scoped_queryset(self):
         return product_list()
 
-    def perform_create(self, serializer):
-        serializer.instance = services.product_create(**self.service_kwargs(), data=dict(serializer.validated_data))
-
-    def perform_update(self, serializer):
-        data = changed_data(serializer.instance, serializer.validated_data)
-        if data:
-            services.product_update(**self.service_kwargs(), product=serializer.instance, data=data)
-
-    def perform_destroy(self, instance):
-        services.product_delete(**self.service_kwargs(), product=instance)
-
 
 @extend_schema(tags=["holdings"])
-class HoldingViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    ServiceViewSet,
-):
+class HoldingViewSet(ServiceModelViewSet):
     """Accounts and contracts of the customers the caller sees."""
 
     model = Holding
     serializer_class = HoldingSerializer
     filterset_class = HoldingFilterSet
     permission_family = "holdings"
-    action_capabilities = {
-        "create": "holdings.change",
-        "update": "holdings.change",
-        "partial_update": "holdings.change",
-        "destroy": "holdings.change",
-    }
+
+    write_capability = "holdings.change"
+    create_service = staticmethod(services.holding_create)
+    update_service = staticmethod(services.holding_update)
+    delete_service = staticmethod(services.holding_delete)
+    instance_kwarg = "holding"
 
     def scoped_queryset(self):
         return holding_list(self.membership)
-
-    def perform_create(self, serializer):
-        serializer.instance = services.holding_create(**self.service_kwargs(), data=dict(serializer.validated_data))
-
-    def perform_update(self, serializer):
-        data = changed_data(serializer.instance, serializer.validated_data)
-        if data:
-            services.holding_update(**self.service_kwargs(), holding=serializer.instance, data=data)
-
-    def perform_destroy(self, instance):
-        services.holding_delete(**self.service_kwargs(), holding=instance)
 
 
 @extend_schema(tags=["monthly summaries"])
@@ -293,51 +267,26 @@ class MonthlyAccountSummaryViewSet(
 
 
 @extend_schema(tags=["payments"])
-class PaymentViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    ServiceViewSet,
-):
+class PaymentViewSet(ServiceModelViewSet):
     """Instalments due and paid on the accounts the caller sees."""
 
     model = Payment
     serializer_class = PaymentSerializer
     filterset_class = PaymentFilterSet
     permission_family = "payments"
-    action_capabilities = {
-        "create": "payments.change",
-        "update": "payments.change",
-        "partial_update": "payments.change",
-        "destroy": "payments.change",
-    }
+
+    write_capability = "payments.change"
+    create_service = staticmethod(services.payment_record)
+    update_service = staticmethod(services.payment_update)
+    delete_service = staticmethod(services.payment_delete)
+    instance_kwarg = "payment"
 
     def scoped_queryset(self):
         return payment_list(self.membership)
 
-    def perform_create(self, serializer):
-        serializer.instance = services.payment_record(**self.service_kwargs(), data=dict(serializer.validated_data))
-
-    def perform_update(self, serializer):
-        data = changed_data(serializer.instance, serializer.validated_data)
-        if data:
-            services.payment_update(**self.service_kwargs(), payment=serializer.instance, data=data)
-
-    def perform_destroy(self, instance):
-        services.payment_delete(**self.service_kwargs(), payment=instance)
-
 
 @extend_schema(tags=["interactions"])
-class InteractionViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    ServiceViewSet,
-):
+class InteractionViewSet(ServiceModelViewSet):
     """The interaction timeline of the customers the caller sees, newest first."""
 
     model = Interaction
@@ -345,6 +294,9 @@ class InteractionViewSet(
     filterset_class = InteractionFilterSet
     pagination_class = TimelineCursorPagination
     permission_family = "interactions"
+    update_service = staticmethod(services.interaction_update)
+    delete_service = staticmethod(services.interaction_delete)
+    instance_kwarg = "interaction"
 
     def scoped_queryset(self):
         return interaction_list(self.membership)
@@ -353,11 +305,3 @@ class InteractionViewSet(
         data = dict(serializer.validated_data)
         customer = data.pop("customer")
         serializer.instance = services.interaction_log(**self.service_kwargs(), customer=customer, data=data)
-
-    def perform_update(self, serializer):
-        data = changed_data(serializer.instance, serializer.validated_data)
-        if data:
-            services.interaction_update(**self.service_kwargs(), interaction=serializer.instance, data=data)
-
-    def perform_destroy(self, instance):
-        services.interaction_delete(**self.service_kwargs(), interaction=instance)
