@@ -184,6 +184,9 @@ class Customer(TenantModel):
         indexes = [
             models.Index(fields=["tenant", "branch", "lifecycle_status", "-id"], name="cust_tenant_branch_status_idx"),
             models.Index(fields=["tenant", "owner", "-id"], name="cust_tenant_owner_idx"),
+            # Newest first inside a tenant (the API's cursor order): without it the planner walks
+            # the global primary key through other tenants' rows (1.8 s at 1M customers).
+            models.Index(fields=["tenant", "-id"], name="cust_tenant_newest_idx"),
             models.Index(fields=["tenant", "lifecycle_status", "-id"], name="cust_tenant_status_idx"),
             models.Index(
                 fields=["tenant", "search_name"],
@@ -289,6 +292,7 @@ class Holding(TenantModel):
             models.UniqueConstraint(fields=["tenant", "account_number"], name="holding_unique_account_number"),
         ]
         indexes = [
+            models.Index(fields=["tenant", "-id"], name="holding_tenant_newest_idx"),  # see Customer
             models.Index(fields=["tenant", "customer"], name="holding_tenant_customer_idx"),
             models.Index(fields=["tenant", "product"], name="holding_tenant_product_idx"),
             models.Index(fields=["tenant", "days_past_due"], name="holding_tenant_dpd_idx"),
