@@ -23,7 +23,7 @@ from customers import identification
 from customers.choices import LifecycleStatus, ProductFamily
 from customers.demo import generate, identifiers
 from customers.demo.profiles import BANCO_ANDINO, COOPERATIVA_DEL_PACIFICO
-from customers.demo.seed import DEMO_PASSWORD, MULTI_TENANT_USERNAME
+from customers.demo.seed import DEMO_PASSWORD, MULTI_TENANT_USERNAME, enrich_customers
 from customers.demo.writers import copy_text
 from customers.models import (
     ChannelConsent,
@@ -283,6 +283,26 @@ def test_fast_path_with_history_and_refusal_to_mix_books():
     # and with --reset it rebuilds to the new size
     seed("--reset", customers=500, tenants=1)
     assert book_counts(tenant)["Customer"] == 500
+
+
+@pytest.mark.django_db
+def test_enrich_gives_chosen_customers_a_timeline_once():
+    # given a bench book without timelines
+    seed(customers=200, tenants=1)
+    (tenant,) = bench_tenants()
+    with tenant_context(tenant.pk):
+        chosen = list(Customer.objects.order_by("id").values_list("id", flat=True)[:5])
+
+    # when five customers are enriched, twice
+    written = enrich_customers(tenant.pk, chosen, interactions_per_customer=8)
+    again = enrich_customers(tenant.pk, chosen, interactions_per_customer=8)
+
+    # then they alone have a timeline and four consents each, written once
+    assert written["customers.ChannelConsent"] == 20 and written["customers.Interaction"] >= 5 * 3
+    assert not again
+    with tenant_context(tenant.pk):
+        assert set(Interaction.objects.values_list("customer_id", flat=True)) == set(chosen)
+        assert ChannelConsent.objects.count() == 20
 
 
 @pytest.mark.django_db
