@@ -539,21 +539,22 @@ def holdings(book: TenantBook, rng: np.random.Generator, people: Table, per_cust
     latest_open = add_months(np.full(n, today), -np.maximum(term, 1) + 1)
     opened = np.where(termed & (opened < latest_open), latest_open - rng.integers(0, 28, n), opened)
 
-    # Instalments fall on a fixed day; customers in arrears missed the latest ones (and
-    # had the account long enough to miss them), a few good customers missed one.
+    # Instalments fall on a fixed day; customers in arrears missed the latest ones (and had
+    # the account long enough to miss them). ``last_due`` is the latest due date before
+    # today: an instalment due today is not late yet.
     due_day = _DUE_DAYS[rng.integers(0, len(_DUE_DAYS), n)]
     month_start = today.astype("datetime64[M]").astype("datetime64[D]")
     this_month_due = month_start + (due_day - 1)
-    last_due = np.where(this_month_due <= today, this_month_due, add_months(this_month_due, -1))
+    last_due = np.where(this_month_due < today, this_month_due, add_months(this_month_due, -1))
     missed = np.zeros(n, dtype=np.int64)
     delinquent_rows = is_credit & (row_status == LifecycleStatus.DELINQUENT.value)
     missed[delinquent_rows] = rng.choice(
         np.arange(1, 7), size=int(delinquent_rows.sum()), p=[0.3, 0.25, 0.18, 0.12, 0.08, 0.07]
     )
     written_off = (row_status == LifecycleStatus.WRITTEN_OFF.value) & is_credit
-    missed[written_off] = rng.integers(7, 15, int(written_off.sum()))
-    slip = is_credit & (row_status == LifecycleStatus.ACTIVE.value) & (rng.random(n) < 0.06)
-    missed[slip] = 1
+    missed[written_off] = rng.integers(7, 13, int(written_off.sum()))
+    # Active customers are current: one unpaid instalment makes a customer delinquent (the
+    # rule customers.services.holdings_refresh_delinquency applies every night).
     arrears = missed > 0
     opened = np.where(arrears, np.minimum(opened, add_months(last_due, -(missed + 2)) - rng.integers(0, 60, n)), opened)
     opened = np.minimum(np.maximum(opened, since), today - 1)
@@ -616,7 +617,6 @@ def holdings(book: TenantBook, rng: np.random.Generator, people: Table, per_cust
 
     oldest_missed = add_months(last_due, -(np.maximum(missed, 1) - 1))
     days_past_due = np.where(missed > 0, (today - oldest_missed).astype(np.int64), 0)
-    missed = np.where(days_past_due == 0, 0, missed)
     next_due = add_months(last_due, 1)
     billed = (is_credit | insurance) & ~closed & ~written_off
     behaviour = np.where(
@@ -762,29 +762,31 @@ def _round_money(book: TenantBook, local: np.ndarray) -> np.ndarray:
 
 
 def payments(book: TenantBook, rng: np.random.Generator, accounts: Table, months: int) -> Table:
-    """The last ``months`` instalments of credit holdings: on time, late, or unpaid.
+    """Instalments of credit holdings: the last ``months`` (on time or late), and always
+    every unpaid one, so the history alone explains each holding's days past due.
 
-    Unpaid ones are exactly the ``missed`` most recent, so the oldest unpaid due date is
-    ``days_past_due`` days ago on the holding.
+    Unpaid instalments are exactly the ``missed`` most recent ones and every other one is
+    paid in full by today, so ``customers.services.holdings_refresh_delinquency`` (which
+    applies payments to the oldest instalments first) finds the same days past due.
     """
-    eligible = np.flatnonzero(accounts.extra["credit"] & ~accounts.extra["closed"])
+    credit = accounts.extra["credit"] & ~accounts.extra["closed"]
+    missed = accounts.extra["missed"]
+    lags_per_account = np.where(credit, np.maximum(months, missed), 0)
+    account = np.repeat(np.arange(len(accounts)), lags_per_account)
+    starts = np.repeat(np.cumsum(lags_per_account) - lags_per_account, lags_per_account)
+    lag = np.arange(len(account)) - starts
     today = book.today64
-    lag = np.tile(np.arange(months), len(eligible))
-    account = np.repeat(eligible, months)
     due = add_months(accounts.extra["last_due"][account], -lag)
     opened = accounts.columns["opened_on"][account]
     keep = due > opened
-    account, due, lag = account[keep], due[keep], lag[keep]
+    account, due, lag, opened = account[keep], due[keep], lag[keep], opened[keep]
     n = len(account)
     amount_due = accounts.extra["instalment"][account]
-    unpaid = lag < accounts.extra["missed"][account]
+    unpaid = lag < missed[account]
     behaviour = accounts.extra["behaviour"][account]
-    late_p = np.array([0.05, 0.35, 0.65])[behaviour]
-    late = rng.random(n) < late_p
+    late = rng.random(n) < np.array([0.05, 0.35, 0.65])[behaviour]
     delay = np.where(late, rng.integers(1, np.array([8, 25, 45])[behaviour] + 1), -rng.integers(0, 6, n))
-    paid_on = np.minimum(due + delay, today)
-    partial = (behaviour == 2) & (rng.random(n) < 0.25)
-    amount_paid = np.where(partial, (amount_due * rng.uniform(0.4, 0.9, n)).astype(np.int64) // 100 * 100, amount_due)
+    paid_on = np.clip(due + delay, opened, today)
     columns = {
         "tenant_id": np.full(n, book.tenant_id, dtype=np.int64),
         "holding_id": accounts.columns["id"][account],
@@ -792,7 +794,7 @@ def payments(book: TenantBook, rng: np.random.Generator, accounts: Table, months
         "due_date": due,
         "amount_due": amount_due,
         "paid_on": np.where(unpaid, NAT_D, paid_on),
-        "amount_paid": np.where(unpaid, 0, amount_paid),
+        "amount_paid": np.where(unpaid, 0, amount_due),
     }
     return Table(Payment, columns)
 

@@ -77,7 +77,7 @@ class BookSpec:
 
     customers: int
     holdings_per_customer: float = 2.0
-    months: int = 0  # monthly summaries and payment history, per holding
+    months: int = 0  # monthly summaries and paid instalments per holding (unpaid ones are always written)
     interactions_per_customer: float = 0.0
     consents: bool = False
     chunk_size: int = 50_000
@@ -126,6 +126,10 @@ class SeedReport:
 
 
 Progress = Callable[[str], None]
+
+
+class SeedError(ValueError):
+    """A request the seeder refuses (bad sizes, a bench book of another size without reset)."""
 
 
 def _silent(_message: str) -> None:
@@ -343,7 +347,8 @@ def write_book(
                 tables.append(_timed(report, "generate", generate.consents, book, rng, people))
             if spec.months:
                 tables.append(_timed(report, "generate", generate.monthly_summaries, book, rng, accounts, spec.months))
-                tables.append(_timed(report, "generate", generate.payments, book, rng, accounts, spec.months))
+            # Always: at least the unpaid instalments, which explain the days past due.
+            tables.append(_timed(report, "generate", generate.payments, book, rng, accounts, spec.months))
             if spec.interactions_per_customer:
                 tables.append(
                     _timed(report, "generate", generate.interactions, book, rng, people, spec.interactions_per_customer)
@@ -374,7 +379,12 @@ def _existing_customers(institution: Institution) -> int:
 
 
 def seed_demo(
-    *, book: BookSpec = DEMO_BOOK, seed: int = 42, reset: bool = False, progress: Progress = _silent
+    *,
+    book: BookSpec = DEMO_BOOK,
+    seed: int = 42,
+    reset: bool = False,
+    analyze: bool = True,
+    progress: Progress = _silent,
 ) -> SeedReport:
     """The two demo institutions with realistic books (ORM, works on SQLite)."""
     report = SeedReport()
@@ -397,6 +407,10 @@ def seed_demo(
         with transaction.atomic():
             write_book(institution, book, OrmWriter(), seed=seed, report=report, progress=progress)
     report.staff.extend(ensure_multi_tenant_user(institutions, password_hash))
+    if analyze:
+        # Fresh planner statistics: without them (autovacuum may be off or late) set-based
+        # jobs over the new rows can pick nested-loop plans that take minutes.
+        report.notes.append(analyze_tables())
     report.seconds["total"] = time.perf_counter() - started
     return report
 
@@ -433,7 +447,7 @@ def seed_bench(
     with COPY on PostgreSQL (bulk_create elsewhere, or with ``method="orm"``), loading up
     to ``jobs`` tenants at once on separate connections."""
     if tenants < 1 or customers < 0:
-        raise ValueError("Need at least one tenant and a non-negative number of customers.")
+        raise SeedError("Need at least one tenant and a non-negative number of customers.")
     report = SeedReport()
     started = time.perf_counter()
     if reset:
@@ -459,7 +473,7 @@ def seed_bench(
             report.skipped.append(f"{profile.name} already has {existing:,} customers")
             continue
         if existing:
-            raise ValueError(
+            raise SeedError(
                 f"{profile.name} already has {existing:,} customers, not {spec.customers:,}: use --reset to rebuild."
             )
         plans.append((institution, spec))

@@ -52,7 +52,7 @@ class Command(BaseCommand):
             help="auto: COPY on PostgreSQL, bulk_create elsewhere.",
         )
         bench.add_argument("--jobs", type=int, default=2, help="Tenants loaded at once (PostgreSQL; default 2).")
-        bench.add_argument("--no-analyze", action="store_true", help="Skip VACUUM ANALYZE after the load.")
+        parser.add_argument("--no-analyze", action="store_true", help="Skip VACUUM ANALYZE after the load.")
         parser.add_argument("--report", help="Write counts and timings as JSON to this file.")
 
     def handle(self, *args, **options):
@@ -65,9 +65,10 @@ class Command(BaseCommand):
                     book=seed.BookSpec(**{**seed.DEMO_BOOK.__dict__, "customers": options["per_institution"]}),
                     seed=options["seed"],
                     reset=options["reset"],
+                    analyze=not options["no_analyze"],
                     progress=progress,
                 )
-        except ValueError as error:
+        except seed.SeedError as error:
             raise CommandError(str(error)) from error
         self._print_report(report, bench=options["customers"] is not None)
         if options["report"]:
