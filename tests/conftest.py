@@ -44,6 +44,15 @@ def _no_axes_lockouts(settings):
     settings.AXES_ENABLED = False
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: API rate counters (keyed by credential and
+    user ids, which the database reuses across tests) never carry over."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @dataclass
 class Org:
     tenant: object

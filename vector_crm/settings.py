@@ -218,6 +218,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["vector_crm.api.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "vector_crm.api.pagination.CreatedCursorPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["vector_crm.api.throttling.CredentialRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
     ],
@@ -227,6 +228,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Requests a minute per API credential (or signed-in user); a tenant may override it
+# with settings["api_rate_per_minute"].
+VECTOR_API_RATE_PER_MINUTE = int(os.environ.get("VECTOR_API_RATE_PER_MINUTE", "1200"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "VECTOR CRM API",
     "DESCRIPTION": "Multi-tenant CRM for financial institutions. Authenticate with "
