@@ -16,6 +16,7 @@ class ErrorCode(enum.StrEnum):
     CROSS_TENANT_REFERENCE = "cross-tenant-reference"
     INVALID_ASSIGNMENT = "invalid-assignment"
     JOB_ALREADY_RUNNING = "job-already-running"
+    INVALID_SCOPE = "invalid-scope"
 
 
 class DomainError(Exception):

@@ -66,6 +66,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "interactions.delete",
             "jobs.run",
             "admin.access",
+            "credentials.manage",
         }
     ),
     Role.BRANCH_MANAGER: frozenset(_FRONT_OFFICE | {"customers.reassign", "jobs.run"}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from vector_crm.errors import NotFound
-from vector_crm.models import Job
+from vector_crm.models import ApiCredential, Job
 
 
 def job_list() -> QuerySet[Job]:
@@ -33,3 +33,16 @@ def member_counts_by_role() -> dict[str, int]:
 
     rows = Membership.objects.filter(is_active=True).order_by().values_list("role").annotate(total=Count("id"))
     return dict(rows)
+
+
+def api_credential_list() -> list[ApiCredential]:
+    """The current tenant's API credentials, newest first, with who created each."""
+    return list(ApiCredential.objects.select_related("created_by").order_by("-created_at", "-id"))
+
+
+def access_api_credential(credential_id: int) -> ApiCredential:
+    """The current tenant's credential, or NotFound (also for another tenant's id)."""
+    credential = ApiCredential.objects.filter(pk=credential_id).first()
+    if credential is None:
+        raise NotFound()
+    return credential

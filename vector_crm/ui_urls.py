@@ -1,4 +1,4 @@
-"""Browser UI of the platform: sign-in, home, institution switch, jobs."""
+"""Browser UI of the platform: sign-in, home, institution switch, jobs, API credentials."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
@@ -18,4 +18,6 @@ urlpatterns = [
     path("stages/<slug:stage>/", views.coming_soon, name="coming_soon"),
     path("jobs/", views.job_list, name="job_list"),
     path("jobs/<int:pk>/progress/", views.job_progress, name="job_progress"),
+    path("settings/api-credentials/", views.api_credential_list, name="api_credential_list"),
+    path("settings/api-credentials/<int:pk>/revoke/", views.api_credential_revoke, name="api_credential_revoke"),
 ]

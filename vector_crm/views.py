@@ -1,5 +1,5 @@
-"""Browser UI of the platform: home per role, tenant switch, jobs and their progress, and
-the shared view helpers (``member_required``, ``is_htmx``) the apps' views use."""
+"""Browser UI of the platform: home per role, tenant switch, jobs and their progress, API
+credentials, and the shared view helpers (``member_required``, ``is_htmx``) the apps' views use."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers import selectors as customer_selectors
 from customers.choices import LifecycleStatus, ProductCategory
-from vector_crm import selectors
-from vector_crm.errors import NotFound, PermissionDeniedError
+from vector_crm import selectors, services
+from vector_crm.errors import DomainError, NotFound, PermissionDeniedError
+from vector_crm.forms import ApiCredentialCreateForm
 from vector_crm.middleware import SESSION_TENANT_KEY
 from vector_crm.roles import Role
 from vector_crm.templatetags.vector_ui import STAGES_BY_KEY
@@ -181,3 +182,54 @@ def job_progress(request, pk: int):
     """The progress bar fragment; it polls itself every second until the job finishes."""
     job = selectors.access_job(pk)
     return render(request, "partials/job_progress.html", {"job": job})
+
+
+# --- API credentials ------------------------------------------------------------------
+
+
+def _credentials_page(request, form: ApiCredentialCreateForm, *, status: int = 200) -> HttpResponse:
+    context = {"credentials": selectors.api_credential_list(), "form": form}
+    return render(request, "settings/api_credentials.html", context, status=status)
+
+
+@member_required("credentials.manage")
+@require_http_methods(["GET", "POST"])
+def api_credential_list(request):
+    """The tenant's API keys and the form to create one.
+
+    A created key is shown once, on the response to the POST (never cached, never
+    stored); reloading the list shows only its prefix.
+    """
+    if request.method == "GET":
+        return _credentials_page(request, ApiCredentialCreateForm())
+    form = ApiCredentialCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            credential, raw_key = services.api_credential_create(
+                actor=request.user,
+                membership=request.membership,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+            )
+        except DomainError as exc:
+            if exc.status_code != 400:
+                raise
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            response = render(
+                request, "settings/api_credential_created.html", {"credential": credential, "api_key": raw_key}
+            )
+            add_never_cache_headers(response)
+            response["Cache-Control"] = "no-store"
+            return response
+    return _credentials_page(request, form, status=422)
+
+
+@member_required("credentials.manage")
+@require_POST
+def api_credential_revoke(request, pk: int):
+    """Revoke one of the tenant's keys (404 for any other id), then back to the list."""
+    credential = selectors.access_api_credential(pk)
+    services.api_credential_revoke(actor=request.user, membership=request.membership, credential=credential)
+    messages.success(request, _("Clave «%(name)s» revocada.") % {"name": credential.name})
+    return redirect("api_credential_list")

@@ -184,9 +184,13 @@ def vector_nav(context):
         and user.is_staff
         and (user.is_superuser or (membership is not None and membership.has("admin.access")))
     )
+    credentials_url = reverse("api_credential_list")
     return {
         "request": request,
         "stages": stages,
+        "show_credentials": membership is not None and membership.has("credentials.manage"),
+        "credentials_url": credentials_url,
+        "credentials_active": path.startswith(credentials_url),
         "home_active": path == reverse("home"),
         "customers_url": customers_url,
         "customers_active": path.startswith(customers_url),
