@@ -31,7 +31,7 @@ from customers.models import (
     Payment,
     Product,
 )
-from vector_crm.models import ApiCredential, Job, Membership, Team, Tenant, User
+from vector_crm.models import ApiCredential, IdempotencyRecord, Job, Membership, Team, Tenant, User
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -226,3 +226,15 @@ class ApiCredentialFactory(TenantOwnedFactory):
             obj.save()
         obj.raw_key = key
         return obj
+
+
+class IdempotencyRecordFactory(TenantOwnedFactory):
+    class Meta:
+        model = IdempotencyRecord
+
+    principal = "user:1"
+    key = factory.Sequence(lambda n: f"key-{n}")
+    method = "POST"
+    path = "/api/v1/customers/"
+    fingerprint = "0" * 64
+    expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(hours=24))

@@ -19,6 +19,10 @@ app.conf.beat_schedule = {
         "task": "customers.refresh_delinquency_all_tenants",
         "schedule": crontab(hour=2, minute=15),
     },
+    "platform-purge-expired-idempotency-keys": {
+        "task": "vector_crm.purge_expired_idempotency_keys",
+        "schedule": crontab(minute=7),
+    },
     "platform-heartbeat": {
         "task": "vector_crm.heartbeat",
         # Seconds; the real-beat test shortens it.

@@ -13,3 +13,15 @@ def heartbeat() -> str:
     now = timezone.now().isoformat()
     cache.set("vector_crm:heartbeat", now, timeout=600)
     return now
+
+
+@shared_task(name="vector_crm.purge_expired_idempotency_keys", ignore_result=True)
+def purge_expired_idempotency_keys() -> int:
+    """Delete expired ``Idempotency-Key`` rows of every tenant, one bounded batch per run;
+    a full batch re-queues the task for the rest."""
+    from vector_crm.idempotency import PURGE_BATCH_SIZE, idempotency_purge_expired
+
+    deleted = idempotency_purge_expired()
+    if deleted >= PURGE_BATCH_SIZE:
+        purge_expired_idempotency_keys.delay()
+    return deleted

@@ -264,3 +264,41 @@ class AuditLogEntry(AbstractLogEntry):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Audit entries are append-only.")
+
+
+class IdempotencyStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("En curso")
+    COMPLETED = "completed", _("Completada")
+
+
+class IdempotencyRecord(TenantModel):
+    """One ``Idempotency-Key`` of one principal (API credential or user) in one tenant.
+
+    The first request reserves the key (``in_progress``), and its response is stored when
+    it finishes (``completed``) so a retry gets the same status and bytes back. The body is
+    kept as the rendered JSON text, not a JSON column: PostgreSQL's jsonb reorders keys and
+    the replay must be byte-identical. Rows expire after 24 h (``vector_crm.idempotency``).
+    """
+
+    principal = models.CharField(_("principal"), max_length=64)
+    key = models.CharField(_("idempotency key"), max_length=255)
+    method = models.CharField(_("method"), max_length=8)
+    path = models.CharField(_("path"), max_length=1024)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64, help_text="SHA-256 of the request body")
+    status = models.CharField(
+        _("status"), max_length=16, choices=IdempotencyStatus.choices, default=IdempotencyStatus.IN_PROGRESS
+    )
+    response_status = models.PositiveSmallIntegerField(_("response status code"), null=True, blank=True)
+    response_body = models.TextField(_("response body"), blank=True)
+    response_headers = models.JSONField(_("response headers"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "principal", "key"], name="idempotency_unique_key_per_principal")
+        ]
+        indexes = [models.Index(fields=["tenant", "expires_at"], name="idempotency_tenant_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.key} ({self.status})"

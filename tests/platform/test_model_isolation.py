@@ -20,6 +20,7 @@ FACTORIES = {
     "vector_crm.Membership": f.MembershipFactory,
     "vector_crm.ApiCredential": f.ApiCredentialFactory,
     "vector_crm.Job": f.JobFactory,
+    "vector_crm.IdempotencyRecord": f.IdempotencyRecordFactory,
     "customers.Branch": f.BranchFactory,
     "customers.Product": f.ProductFactory,
     "customers.Customer": f.CustomerFactory,

@@ -5,18 +5,24 @@ from __future__ import annotations
 from django.db.models import Model, QuerySet
 from rest_framework import viewsets
 
-from vector_crm.api import schema  # noqa: F401  (registers the OpenAPI extensions)
+from vector_crm.api import schema  # (registers the OpenAPI extensions)
+from vector_crm.api.idempotency import IdempotencyMixin
+from vector_crm.api.preconditions import ConditionalRequestMixin
 from vector_crm.tenancy import require_tenant_id
 
 
-class TenantScopedViewSet(viewsets.GenericViewSet):
+class TenantScopedViewSet(IdempotencyMixin, ConditionalRequestMixin, viewsets.GenericViewSet):
     """Subclasses set ``model`` and ``permission_family`` and implement ``scoped_queryset``.
 
     ``get_queryset`` is final: it checks a tenant is active and that the hook returned a
     queryset of ``model`` built on its scoped default manager. Objects of other tenants
     or outside the user's visibility are simply absent, so they answer 404.
+
+    Every endpoint also honours ``Idempotency-Key`` on writes (``vector_crm.api.idempotency``)
+    and ``ETag``/``If-Match`` on single objects (``vector_crm.api.preconditions``).
     """
 
+    schema = schema.TenantAutoSchema()
     model: type[Model]
     permission_family: str | None = None
 

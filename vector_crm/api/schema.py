@@ -9,7 +9,9 @@ from __future__ import annotations
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.drainage import add_trace_message
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_view_model
+from drf_spectacular.utils import OpenApiParameter
 
 
 class TenantScopedDjangoFilterExtension(DjangoFilterExtension):
@@ -51,3 +53,46 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Api-Key <prefix>.<secret>`: a credential of one institution, with scopes.",
         }
+
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Optional, up to 255 characters, unique per request you mean once. A retry with the same "
+        "key and body returns the first response unchanged (header `Idempotent-Replayed: true`) "
+        "and changes nothing; the same key with another body or path answers 422; while the first "
+        "request runs, 409. Keys belong to the credential (or user) and expire after 24 hours."
+    ),
+)
+
+IF_MATCH_PARAMETER = OpenApiParameter(
+    name="If-Match",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Optional: the `ETag` of the object as you last read it (GET or a previous update). If "
+        "the object changed since, the write answers 412 and changes nothing. Without it the "
+        "write proceeds."
+    ),
+)
+
+
+class TenantAutoSchema(AutoSchema):
+    """Adds the optional ``Idempotency-Key`` header to every write and ``If-Match`` to the
+    writes of one object (``TenantScopedViewSet`` honours both)."""
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self.method in ("POST", "PUT", "PATCH"):
+            parameters.append(IDEMPOTENCY_KEY_PARAMETER)
+        if self.method in ("PUT", "PATCH", "DELETE") and getattr(self.view, "action", None) in (
+            "update",
+            "partial_update",
+            "destroy",
+        ):
+            parameters.append(IF_MATCH_PARAMETER)
+        return parameters
