@@ -5,6 +5,10 @@ sorted keys), so any change a client can see changes it and no version column is
 GET of one object and PUT/PATCH responses carry it. A PUT, PATCH or DELETE whose
 ``If-Match`` names none of the current tags (``*`` matches any) gets 412 and changes
 nothing; without ``If-Match`` the write proceeds (the precondition is the client's opt-in).
+
+The check runs when the view fetches the object, before the service's own transaction:
+it stops the usual lost update (a client writing from an old read), not two writes that
+carry the same fresh ETag within the same few milliseconds.
 """
 
 from __future__ import annotations
