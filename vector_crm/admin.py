@@ -21,9 +21,9 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vector_crm import services
 from vector_crm.errors import NotFound, PermissionDeniedError
 from vector_crm.models import ApiCredential, AuditLogEntry, Job, Membership, Team, Tenant, User
 from vector_crm.roles import ALL_SCOPES, Role
@@ -357,10 +357,18 @@ class ApiCredentialAdmin(TenantAdminMixin, admin.ModelAdmin):
         return ["name", "scopes"] if obj is None else ["name", "scopes", *self.readonly_fields]
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            request._new_api_key = obj.set_new_secret()
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # The same service as the settings page: scopes checked, audited, key shown once.
+        credential, request._new_api_key = call_service(
+            services.api_credential_create,
+            request,
+            membership=service_membership(request),
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+        )
+        obj.__dict__.update(credential.__dict__)
 
     def response_add(self, request, obj, post_url_continue=None):
         key = getattr(request, "_new_api_key", None)
@@ -379,11 +387,11 @@ class ApiCredentialAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Revocar las claves seleccionadas"))
     def revoke(self, request, queryset):
-        now = timezone.now()
         revoked = 0
         for credential in queryset.filter(revoked_at__isnull=True).order_by("pk"):
-            credential.revoked_at = now
-            credential.save(update_fields=["revoked_at"])
+            call_service(
+                services.api_credential_revoke, request, membership=service_membership(request), credential=credential
+            )
             revoked += 1
         self.message_user(request, _("%(count)d claves revocadas.") % {"count": revoked}, messages.SUCCESS)
 
