@@ -33,6 +33,7 @@ from customers.selectors import visibility_filter
 from vector_crm.audit import audited
 from vector_crm.errors import DomainError, ErrorCode, NotFound, PermissionDeniedError
 from vector_crm.models import Membership
+from vector_crm.outbox import event_emit, model_payload
 from vector_crm.tenancy import require_tenant_id
 
 CUSTOMER_EDITABLE_FIELDS = frozenset(
@@ -136,6 +137,7 @@ def customer_create(*, actor=None, membership: Membership | None = None, data: d
     _validate_and_save(customer)
     for consent in consents:
         channel_consent_set(actor=actor, customer=customer, **consent)
+    event_emit(type="customer.created", payload=model_payload(customer), aggregate=customer)
     return customer
 
 
@@ -161,6 +163,7 @@ def customer_update(
         customer.churn_reason = ""
         customer.churned_at = None
     _validate_and_save(customer)
+    event_emit(type="customer.updated", payload=model_payload(customer, changed=sorted(data)), aggregate=customer)
     return customer
 
 

@@ -31,7 +31,18 @@ from customers.models import (
     Payment,
     Product,
 )
-from vector_crm.models import ApiCredential, IdempotencyRecord, Job, Membership, Team, Tenant, User
+from vector_crm.models import (
+    ApiCredential,
+    IdempotencyRecord,
+    Job,
+    Membership,
+    OutboxEvent,
+    Team,
+    Tenant,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -238,3 +249,33 @@ class IdempotencyRecordFactory(TenantOwnedFactory):
     path = "/api/v1/customers/"
     fingerprint = "0" * 64
     expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(hours=24))
+
+
+class WebhookEndpointFactory(TenantOwnedFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    url = factory.Sequence(lambda n: f"https://hooks.example.com/{n}")
+    event_types = factory.LazyFunction(lambda: ["customer.created", "customer.updated"])
+    secret = factory.LazyFunction(lambda: __import__("secrets").token_hex(32))
+
+
+class OutboxEventFactory(TenantOwnedFactory):
+    class Meta:
+        model = OutboxEvent
+
+    event_id = factory.LazyFunction(lambda: __import__("uuid").uuid4())
+    type = "customer.created"
+    payload = factory.LazyFunction(lambda: {"id": 1})
+    occurred_at = factory.LazyFunction(timezone.now)
+    aggregate_type = "customers.customer"
+    aggregate_id = "1"
+
+
+class WebhookDeliveryFactory(TenantOwnedFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    event = factory.SubFactory(OutboxEventFactory)
+    next_attempt_at = factory.LazyFunction(timezone.now)

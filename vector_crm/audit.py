@@ -16,6 +16,7 @@ AUDITED_MODELS: dict[str, tuple[str, ...]] = {
     "vector_crm.Membership": (),
     "vector_crm.Team": (),
     "vector_crm.ApiCredential": ("secret_hash", "last_used_at"),
+    "vector_crm.WebhookEndpoint": ("secret",),
     "customers.Branch": (),
     "customers.Product": (),
     "customers.Customer": ("updated_at", "search_name"),

@@ -23,6 +23,10 @@ app.conf.beat_schedule = {
         "task": "vector_crm.purge_expired_idempotency_keys",
         "schedule": crontab(minute=7),
     },
+    "platform-sweep-webhook-deliveries": {
+        "task": "vector_crm.sweep_webhook_deliveries",
+        "schedule": crontab(),
+    },
     "platform-heartbeat": {
         "task": "vector_crm.heartbeat",
         # Seconds; the real-beat test shortens it.

@@ -25,3 +25,110 @@ def purge_expired_idempotency_keys() -> int:
     if deleted >= PURGE_BATCH_SIZE:
         purge_expired_idempotency_keys.delay()
     return deleted
+
+
+WEBHOOK_BATCH_SIZE = 50
+WEBHOOK_TIMEOUT_SECONDS = 10
+# A claimed delivery is due again after this lease: a worker killed mid-POST leaves it
+# claimed, and the sweep redelivers it (same event id) once the lease has passed.
+WEBHOOK_LEASE_SECONDS = 120
+
+
+def _claim_due_deliveries(now) -> list[int]:
+    import datetime as dt
+
+    from django.db import connection, transaction
+
+    from vector_crm.models import DeliveryStatus, WebhookDelivery
+
+    with transaction.atomic():
+        due = WebhookDelivery.objects.filter(
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED], next_attempt_at__lte=now
+        ).order_by("pk")
+        if connection.vendor == "postgresql":
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("pk", flat=True)[:WEBHOOK_BATCH_SIZE])
+        if ids:
+            WebhookDelivery.objects.filter(pk__in=ids).update(
+                next_attempt_at=now + dt.timedelta(seconds=WEBHOOK_LEASE_SECONDS)
+            )
+    return ids
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str, str]:
+    """POST and return (status code or None, error, response excerpt)."""
+    import urllib.error
+    import urllib.request
+
+    if not url.lower().startswith(("http://", "https://")):
+        return None, "unsupported URL scheme", ""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+            return response.status, "", response.read(1000).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code}", exc.read(1000).decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return None, str(getattr(exc, "reason", exc)), ""
+
+
+def deliver_webhooks_now(tenant_id: int) -> dict[str, int]:
+    """Deliver one bounded batch of the tenant's due webhook deliveries; returns counts."""
+    from vector_crm.models import WebhookDelivery
+    from vector_crm.outbox import event_body, record_attempt, sign
+    from vector_crm.tenancy import tenant_context
+
+    counts = {"delivered": 0, "failed": 0, "claimed": 0}
+    with tenant_context(tenant_id):
+        ids = _claim_due_deliveries(timezone.now())
+        counts["claimed"] = len(ids)
+        for delivery in WebhookDelivery.objects.filter(pk__in=ids).select_related("endpoint", "event").order_by("pk"):
+            body = event_body(delivery.event)
+            timestamp = int(timezone.now().timestamp())
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "VECTOR-CRM-Webhooks/1",
+                "X-Vector-Event-Id": str(delivery.event.event_id),
+                "X-Vector-Event-Type": delivery.event.type,
+                "X-Vector-Timestamp": str(timestamp),
+                "X-Vector-Signature": sign(delivery.endpoint.secret, timestamp, body),
+            }
+            status_code, error, excerpt = _post(delivery.endpoint.url, body, headers)
+            record_attempt(delivery, status_code=status_code, error=error, excerpt=excerpt)
+            counts["delivered" if delivery.status == "succeeded" else "failed"] += 1
+    return counts
+
+
+@shared_task(name="vector_crm.deliver_webhooks", acks_late=True, ignore_result=True)
+def deliver_webhooks(tenant_id: int) -> dict[str, int]:
+    """Deliver the tenant's due webhooks; a full batch re-queues the task for the rest.
+    Safe to run twice at once: claims skip rows another worker holds."""
+    counts = deliver_webhooks_now(tenant_id)
+    if counts["claimed"] >= WEBHOOK_BATCH_SIZE:
+        deliver_webhooks.delay(tenant_id)
+    return counts
+
+
+@shared_task(name="vector_crm.sweep_webhook_deliveries", ignore_result=True)
+def sweep_webhook_deliveries() -> int:
+    """Beat, every minute: queue ``deliver_webhooks`` for each tenant with due deliveries
+    (retries after backoff, and deliveries whose worker died)."""
+    from vector_crm.models import DeliveryStatus, Tenant, WebhookDelivery
+    from vector_crm.tenancy import platform_context
+
+    now = timezone.now()
+    with platform_context():
+        # Platform sweep: which tenants have due deliveries, across all tenants.
+        tenant_ids = list(
+            Tenant.objects.filter(is_active=True)
+            .filter(
+                pk__in=WebhookDelivery.unscoped.filter(
+                    status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED], next_attempt_at__lte=now
+                ).values("tenant_id")
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    for tenant_id in tenant_ids:
+        deliver_webhooks.delay(tenant_id)
+    return len(tenant_ids)

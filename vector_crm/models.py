@@ -302,3 +302,92 @@ class IdempotencyRecord(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.principal} {self.key} ({self.status})"
+
+
+class WebhookEndpoint(TenantModel):
+    """A tenant's HTTPS receiver for domain events of the chosen types.
+
+    The signing secret is kept in clear (HMAC needs it) and shown to the admin once, at
+    creation; deliveries are signed with it (``vector_crm.outbox.sign``).
+    """
+
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    event_types = models.JSONField(_("event types"), default=list)
+    secret = models.CharField(max_length=64, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "is_active"], name="webhookep_tenant_active_idx")]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def set_new_secret(self) -> str:
+        self.secret = secrets.token_hex(32)
+        return self.secret
+
+    def wants(self, event_type: str) -> bool:
+        return event_type in (self.event_types or [])
+
+
+class OutboxEvent(TenantModel):
+    """A domain event, written in the same transaction as the change it describes."""
+
+    event_id = models.UUIDField(_("event id"), unique=True, editable=False)
+    type = models.CharField(_("type"), max_length=64)
+    payload = models.JSONField(_("payload"), default=dict)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    aggregate_type = models.CharField(_("aggregate type"), max_length=64)
+    aggregate_id = models.CharField(_("aggregate id"), max_length=64)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-occurred_at"], name="outbox_tenant_occurred_idx"),
+            models.Index(fields=["tenant", "aggregate_type", "aggregate_id"], name="outbox_tenant_aggregate_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pendiente")
+    SUCCEEDED = "succeeded", _("Entregado")
+    FAILED = "failed", _("Fallido, se reintentará")
+    DEAD = "dead", _("Abandonado")
+
+
+class WebhookDelivery(TenantModel):
+    """One event to one endpoint: the delivery log and the retry timer (``next_attempt_at``),
+    swept by beat, so a worker that dies mid-delivery loses nothing."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(
+        _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(_("last status code"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    response_excerpt = models.TextField(_("response excerpt"), blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "endpoint", "event"], name="webhookdelivery_unique_per_endpoint")
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "next_attempt_at"], name="webhookdel_tenant_due_idx"),
+            models.Index(fields=["tenant", "endpoint", "-created_at"], name="webhookdel_tenant_ep_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} -> {self.endpoint_id} ({self.status})"

@@ -67,6 +67,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "jobs.run",
             "admin.access",
             "credentials.manage",
+            "webhooks.manage",
         }
     ),
     Role.BRANCH_MANAGER: frozenset(_FRONT_OFFICE | {"customers.reassign", "jobs.run"}),

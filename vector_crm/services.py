@@ -13,11 +13,12 @@ from django.utils.translation import gettext as _
 
 from vector_crm.audit import audited
 from vector_crm.errors import DomainError, ErrorCode, PermissionDeniedError
-from vector_crm.models import ApiCredential, Membership
+from vector_crm.models import ApiCredential, DeliveryStatus, Membership, WebhookDelivery, WebhookEndpoint
 from vector_crm.roles import ALL_SCOPES
 from vector_crm.tenancy import require_tenant_id
 
 CREDENTIALS_CAPABILITY = "credentials.manage"
+WEBHOOKS_CAPABILITY = "webhooks.manage"
 
 
 def _require(membership: Membership | None, capability: str) -> None:
@@ -68,3 +69,96 @@ def api_credential_revoke(*, actor, membership: Membership | None, credential: A
         credential.revoked_at = timezone.now()
         credential.save(update_fields=["revoked_at"])
     return credential
+
+
+def _clean_event_types(event_types: Iterable[str]) -> list[str]:
+    from vector_crm.outbox import EVENT_TYPES
+
+    chosen = list(dict.fromkeys(event_types))
+    unknown = [t for t in chosen if t not in EVENT_TYPES]
+    if unknown:
+        raise DomainError(
+            _("Tipos de evento desconocidos: %(types)s.") % {"types": ", ".join(unknown)}, field="event_types"
+        )
+    if not chosen:
+        raise DomainError(_("Elija al menos un tipo de evento."), field="event_types")
+    return [t for t in EVENT_TYPES if t in chosen]
+
+
+@audited
+def webhook_endpoint_create(
+    *, actor, membership: Membership | None, url: str, event_types: Iterable[str], description: str = ""
+) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint of the current tenant; returns it with its signing secret, which
+    the UI shows once."""
+    _require(membership, WEBHOOKS_CAPABILITY)
+    endpoint = WebhookEndpoint(
+        tenant_id=require_tenant_id(),
+        url=(url or "").strip(),
+        description=(description or "").strip(),
+        event_types=_clean_event_types(event_types),
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    secret = endpoint.set_new_secret()
+    endpoint.full_clean()
+    endpoint.save()
+    return endpoint, secret
+
+
+@audited
+def webhook_endpoint_update(
+    *,
+    actor,
+    membership: Membership | None,
+    endpoint: WebhookEndpoint,
+    url: str | None = None,
+    event_types: Iterable[str] | None = None,
+    description: str | None = None,
+    is_active: bool | None = None,
+) -> WebhookEndpoint:
+    """Change an endpoint's URL, event types, description or active flag."""
+    _require(membership, WEBHOOKS_CAPABILITY)
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    changed = []
+    if url is not None:
+        endpoint.url = url.strip()
+        changed.append("url")
+    if event_types is not None:
+        endpoint.event_types = _clean_event_types(event_types)
+        changed.append("event_types")
+    if description is not None:
+        endpoint.description = description.strip()
+        changed.append("description")
+    if is_active is not None:
+        endpoint.is_active = is_active
+        changed.append("is_active")
+    endpoint.full_clean()
+    if changed:
+        endpoint.save(update_fields=changed)
+    return endpoint
+
+
+def webhook_endpoint_deactivate(*, actor, membership: Membership | None, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Stop sending new events to the endpoint (its delivery log stays)."""
+    return webhook_endpoint_update(actor=actor, membership=membership, endpoint=endpoint, is_active=False)
+
+
+@audited
+def webhook_redeliver(*, actor, membership: Membership | None, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send the delivery again (same event id) on the next run; queued after commit."""
+    from django.db import transaction
+
+    _require(membership, WEBHOOKS_CAPABILITY)
+    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    delivery.status = DeliveryStatus.PENDING
+    delivery.next_attempt_at = timezone.now()
+    delivery.save(update_fields=["status", "next_attempt_at"])
+    tenant_id = delivery.tenant_id
+
+    def queue() -> None:
+        from vector_crm.jobs import deliver_webhooks
+
+        deliver_webhooks.delay(tenant_id)
+
+    transaction.on_commit(queue)
+    return delivery

@@ -1,0 +1,152 @@
+"""Domain events: the outbox and webhook delivery.
+
+``event_emit`` is called inside a service's transaction, so the event (and one delivery
+row per subscribed endpoint) commits or rolls back with the change. Delivery state lives
+in ``WebhookDelivery`` (status, attempts, ``next_attempt_at``): the job and the beat sweep
+only read it, so a worker that dies mid-delivery loses nothing and the retry carries the
+same event id. ``sign``/``verify`` are the pure signature scheme receivers implement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import uuid
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from vector_crm.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookEndpoint
+from vector_crm.tenancy import require_tenant_id
+
+EVENT_TYPES = ("customer.created", "customer.updated")
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 6 * 3600
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``X-Vector-Signature`` value: ``t=<ts>,v1=<hex HMAC-SHA256 of "<ts>.<body>">``."""
+    mac = hmac.new(secret.encode(), f"{int(timestamp)}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={int(timestamp)},v1={mac}"
+
+
+def verify(
+    secret: str, header: str, body: bytes, *, now: int | None = None, tolerance: int = SIGNATURE_TOLERANCE_SECONDS
+) -> bool:
+    """True when ``header`` signs ``body`` with ``secret`` and its timestamp is recent."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+        given = parts["v1"]
+    except (KeyError, ValueError):
+        return False
+    if now is not None and abs(now - timestamp) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), f"t={timestamp},v1={given}")
+
+
+def backoff_seconds(attempts: int) -> int:
+    """Delay before the next try after ``attempts`` failed ones: 30 s doubling, capped."""
+    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+
+
+class _PayloadEncoder(DjangoJSONEncoder):
+    """Django's encoder, plus the string form of value objects (phone numbers...)."""
+
+    def default(self, o: Any) -> Any:
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
+
+
+def _json_safe(payload: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(payload, cls=_PayloadEncoder))
+
+
+def event_emit(*, type: str, payload: dict[str, Any], aggregate: Any) -> OutboxEvent:  # noqa: A002
+    """Write the event and its deliveries in the caller's transaction; queue delivery
+    after commit. ``aggregate`` is the changed model instance."""
+    tenant_id = require_tenant_id()
+    now = timezone.now()
+    event = OutboxEvent.objects.create(
+        tenant_id=tenant_id,
+        event_id=uuid.uuid4(),
+        type=type,
+        payload=_json_safe(payload),
+        occurred_at=now,
+        aggregate_type=aggregate._meta.label_lower,
+        aggregate_id=str(aggregate.pk),
+    )
+    endpoints = [ep for ep in WebhookEndpoint.objects.filter(is_active=True).order_by("pk") if ep.wants(type)]
+    if endpoints:
+        WebhookDelivery.objects.bulk_create(
+            [WebhookDelivery(tenant_id=tenant_id, endpoint=ep, event=event, next_attempt_at=now) for ep in endpoints]
+        )
+
+        def queue() -> None:
+            from vector_crm.jobs import deliver_webhooks
+
+            deliver_webhooks.delay(tenant_id)
+
+        transaction.on_commit(queue)
+    return event
+
+
+def event_body(event: OutboxEvent) -> bytes:
+    return json.dumps(
+        {
+            "id": str(event.event_id),
+            "type": event.type,
+            "occurred_at": event.occurred_at.isoformat(),
+            "tenant": event.tenant_id,
+            "data": event.payload,
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
+
+
+def record_attempt(delivery: WebhookDelivery, *, status_code: int | None, error: str, excerpt: str) -> None:
+    """Write one attempt's outcome: succeeded on 2xx, else back off, dead after the cap."""
+    now = timezone.now()
+    delivery.attempts += 1
+    delivery.last_status_code = status_code
+    delivery.last_error = error[:2000]
+    delivery.response_excerpt = excerpt[:1000]
+    if status_code is not None and 200 <= status_code < 300:
+        delivery.status = DeliveryStatus.SUCCEEDED
+        delivery.delivered_at = now
+        delivery.next_attempt_at = None
+    elif delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.DEAD
+        delivery.next_attempt_at = None
+    else:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = now + dt.timedelta(seconds=backoff_seconds(delivery.attempts))
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_status_code",
+            "last_error",
+            "response_excerpt",
+            "status",
+            "delivered_at",
+            "next_attempt_at",
+        ]
+    )
+
+
+def model_payload(instance: Any, **extra: Any) -> dict[str, Any]:
+    """The ``data`` of an event about ``instance``: its id and editable fields."""
+    from django.forms.models import model_to_dict
+
+    data = model_to_dict(instance)
+    data.pop("tenant", None)
+    return {"id": instance.pk, **data, **extra}
