@@ -1,5 +1,11 @@
 """Routes of the customers app on the shared v1 router."""
 
+from customers.api.bulk import (
+    CustomerBulkViewSet,
+    HoldingBulkViewSet,
+    MonthlySummaryBulkViewSet,
+    PaymentBulkViewSet,
+)
 from customers.api.views import (
     BranchViewSet,
     CustomerViewSet,
@@ -20,3 +26,7 @@ def register(router) -> None:
     router.register("monthly-summaries", MonthlyAccountSummaryViewSet, basename="monthly-summary")
     router.register("payments", PaymentViewSet, basename="payment")
     router.register("interactions", InteractionViewSet, basename="interaction")
+    router.register("bulk/customers", CustomerBulkViewSet, basename="bulk-customer")
+    router.register("bulk/holdings", HoldingBulkViewSet, basename="bulk-holding")
+    router.register("bulk/monthly-summaries", MonthlySummaryBulkViewSet, basename="bulk-monthly-summary")
+    router.register("bulk/payments", PaymentBulkViewSet, basename="bulk-payment")

@@ -1,0 +1,223 @@
+"""Bulk upsert endpoints (``/api/v1/bulk/...``): per-record rejection, atomic batches,
+re-sends, referential rules, tenant isolation and Idempotency-Key replays."""
+
+from __future__ import annotations
+
+import pytest
+
+from customers.models import Customer, Holding, MonthlyAccountSummary, Payment
+from tests import factories as f
+from tests.api.helpers import assert_problem, row_count
+from vector_crm.models import Job
+from vector_crm.tenancy import platform_context, tenant_context
+
+CUSTOMERS_URL = "/api/v1/bulk/customers/"
+HOLDINGS_URL = "/api/v1/bulk/holdings/"
+SUMMARIES_URL = "/api/v1/bulk/monthly-summaries/"
+PAYMENTS_URL = "/api/v1/bulk/payments/"
+BAD_INDEXES = {17: "identification_number", 404: "email", 999: "last_name"}
+
+
+def customer_record(n: int, prefix: str = "CB") -> dict:
+    return {
+        "external_id": f"{prefix}{n:06d}",
+        "identification_type": "cc",
+        "identification_number": str(70_000_000 + n),
+        "first_name": "Ana",
+        "last_name": f"Pérez {n}",
+        "mobile": "+573001112233",
+        "email": f"ana{n}@example.com",
+        "city": "Bogotá",
+    }
+
+
+def batch_with_three_bad(size: int = 1_000) -> list[dict]:
+    records = [customer_record(n) for n in range(size)]
+    records[17]["identification_number"] = "12AB"
+    records[404]["email"] = "not-an-email"
+    records[999]["last_name"] = ""
+    return records
+
+
+def customer_rows(tenant) -> list[dict]:
+    """Every customer row of ``tenant``, read from outside (evaluated inside the context)."""
+    with platform_context():
+        return list(Customer.unscoped.filter(tenant=tenant).order_by("pk").values())
+
+
+@pytest.fixture
+def key_client(api_key_for):
+    def make(tenant, scopes=("customers:write", "holdings:write", "payments:write")):
+        return api_key_for(tenant, scopes=list(scopes))
+
+    return make
+
+
+def test_three_bad_records_out_of_1000_are_reported_and_997_applied(org_a, key_client):
+    client = key_client(org_a.tenant)
+    # when a batch of 1,000 with three bad records is posted
+    response = client.post(CUSTOMERS_URL, {"records": batch_with_three_bad()}, format="json")
+    # then exactly those three are rejected by index and field, and the rest are created
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["created"], body["updated"], body["unchanged"]) == (997, 0, 0)
+    assert [(r["index"], r["field"]) for r in body["rejected"]] == sorted(BAD_INDEXES.items())
+    assert all(r["code"] and r["message"] for r in body["rejected"])
+    assert row_count(Customer, org_a.tenant) == 997
+    with platform_context():
+        job = Job.unscoped.get(tenant=org_a.tenant, kind="bulk.customers")
+    assert job.counts == {"created": 997, "updated": 0, "unchanged": 0, "rejected": 3}
+
+
+def test_atomic_batch_with_bad_records_writes_nothing(org_a, key_client):
+    client = key_client(org_a.tenant)
+    response = client.post(CUSTOMERS_URL + "?atomic=true", {"records": batch_with_three_bad()}, format="json")
+    body = assert_problem(response, 400, "records[404].email")
+    assert [e["index"] for e in body["errors"]] == sorted(BAD_INDEXES)
+    assert row_count(Customer, org_a.tenant) == 0
+
+
+def test_resending_the_same_batch_changes_nothing(org_a, key_client):
+    client = key_client(org_a.tenant)
+    records = batch_with_three_bad()
+    client.post(CUSTOMERS_URL, {"records": records}, format="json")
+    # when the same feed arrives again
+    response = client.post(CUSTOMERS_URL, {"records": records}, format="json")
+    # then every valid record is unchanged and no row is duplicated
+    body = response.json()
+    assert (body["created"], body["updated"], body["unchanged"]) == (0, 0, 997)
+    assert row_count(Customer, org_a.tenant) == 997
+
+
+def test_changed_records_are_updated_in_place(org_a, key_client):
+    client = key_client(org_a.tenant)
+    records = [customer_record(n) for n in range(5)]
+    client.post(CUSTOMERS_URL, {"records": records}, format="json")
+    records[2]["city"] = "Cali"
+    body = client.post(CUSTOMERS_URL, {"records": records}, format="json").json()
+    assert (body["created"], body["updated"], body["unchanged"]) == (0, 1, 4)
+    assert {r["external_id"]: r["city"] for r in customer_rows(org_a.tenant)}["CB000002"] == "Cali"
+
+
+def test_identification_of_another_customer_is_rejected(org_a, key_client):
+    client = key_client(org_a.tenant)
+    client.post(CUSTOMERS_URL, {"records": [customer_record(1)]}, format="json")
+    clash = customer_record(1) | {"external_id": "OTHER"}
+    body = client.post(CUSTOMERS_URL, {"records": [clash]}, format="json").json()
+    assert body["rejected"][0]["field"] == "identification_number"
+    assert body["rejected"][0]["code"] == "unique"
+    assert row_count(Customer, org_a.tenant) == 1
+
+
+def test_another_tenants_external_ids_are_invisible(org_a, org_b, key_client):
+    records = [customer_record(n) for n in range(10)]
+    key_client(org_a.tenant).post(CUSTOMERS_URL, {"records": records}, format="json")
+    a_rows = customer_rows(org_a.tenant)
+    # when tenant B sends the same external ids (and identifications)
+    body = key_client(org_b.tenant).post(CUSTOMERS_URL, {"records": records}, format="json").json()
+    # then B gets its own rows and A's are untouched
+    assert (body["created"], body["updated"], body["unchanged"], body["rejected"]) == (10, 0, 0, [])
+    assert row_count(Customer, org_b.tenant) == 10
+    assert customer_rows(org_a.tenant) == a_rows
+
+
+def test_idempotency_key_retry_returns_the_identical_response(org_a, key_client):
+    client = key_client(org_a.tenant)
+    payload = {"records": [customer_record(n) for n in range(20)]}
+    first = client.post(CUSTOMERS_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="feed-2026-11-23")
+    retry = client.post(CUSTOMERS_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="feed-2026-11-23")
+    assert first.status_code == retry.status_code == 200
+    assert retry.content == first.content
+    assert retry["Idempotent-Replayed"] == "true"
+    assert row_count(Customer, org_a.tenant) == 20
+
+
+def test_more_than_10000_records_is_a_400_naming_records(org_a, key_client):
+    client = key_client(org_a.tenant)
+    response = client.post(CUSTOMERS_URL, {"records": [{}] * 10_001}, format="json")
+    assert_problem(response, 400, "records")
+    assert row_count(Customer, org_a.tenant) == 0
+
+
+def test_scopes_decide_which_bulk_endpoints_a_key_may_use(org_a, key_client):
+    holdings_only = key_client(org_a.tenant, scopes=("holdings:write",))
+    assert holdings_only.post(CUSTOMERS_URL, {"records": []}, format="json").status_code == 403
+    assert holdings_only.post(PAYMENTS_URL, {"records": []}, format="json").status_code == 403
+    assert holdings_only.post(HOLDINGS_URL, {"records": []}, format="json").status_code == 200
+
+
+def holding_record(n: int, customer_external_id: str, product_code: str) -> dict:
+    return {
+        "account_number": f"ACC{n:08d}",
+        "customer_external_id": customer_external_id,
+        "product_code": product_code,
+        "currency": "COP",
+        "opened_on": "2024-03-01",
+        "balance": "2500000.00",
+    }
+
+
+@pytest.fixture
+def product_a(org_a):
+    with tenant_context(org_a.tenant.pk):
+        return f.ProductFactory(tenant=org_a.tenant, currency="COP")
+
+
+def test_holdings_for_an_unknown_customer_are_rejected_records(org_a, key_client, product_a):
+    client = key_client(org_a.tenant)
+    client.post(CUSTOMERS_URL, {"records": [customer_record(1)]}, format="json")
+    records = [
+        holding_record(1, "CB000001", product_a.code),
+        holding_record(2, "NOBODY", product_a.code),
+        holding_record(3, "CB000001", "NO-SUCH-PRODUCT"),
+        holding_record(4, "CB000001", product_a.code) | {"currency": "XXZ"},
+    ]
+    body = client.post(HOLDINGS_URL, {"records": records}, format="json").json()
+    assert body["created"] == 1
+    assert [(r["index"], r["field"]) for r in body["rejected"]] == [
+        (1, "customer_external_id"),
+        (2, "product_code"),
+        (3, "currency"),
+    ]
+    assert row_count(Holding, org_a.tenant) == 1
+    again = client.post(HOLDINGS_URL, {"records": records[:1]}, format="json").json()
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 1)
+
+
+def test_tenant_b_cannot_attach_accounts_to_tenant_a_customers(org_a, org_b, key_client, product_a):
+    key_client(org_a.tenant).post(CUSTOMERS_URL, {"records": [customer_record(1)]}, format="json")
+    body = (
+        key_client(org_b.tenant)
+        .post(HOLDINGS_URL, {"records": [holding_record(1, "CB000001", product_a.code)]}, format="json")
+        .json()
+    )
+    assert body["created"] == 0
+    assert body["rejected"][0]["field"] == "customer_external_id"
+
+
+def test_monthly_summaries_and_payments_upsert_by_account(org_a, key_client, product_a):
+    client = key_client(org_a.tenant)
+    client.post(CUSTOMERS_URL, {"records": [customer_record(1)]}, format="json")
+    client.post(HOLDINGS_URL, {"records": [holding_record(1, "CB000001", product_a.code)]}, format="json")
+    summaries = [
+        {"account_number": "ACC00000001", "month": "2026-01-01", "average_balance": "10.00", "transactions": 3},
+        {"account_number": "ACC00000001", "month": "2026-02-15"},
+        {"account_number": "ACC99999999", "month": "2026-02-01"},
+    ]
+    body = client.post(SUMMARIES_URL, {"records": summaries}, format="json").json()
+    assert body["created"] == 1
+    assert [(r["index"], r["field"]) for r in body["rejected"]] == [(1, "month"), (2, "account_number")]
+    summaries[0]["transactions"] = 4
+    body = client.post(SUMMARIES_URL, {"records": summaries[:1]}, format="json").json()
+    assert (body["created"], body["updated"]) == (0, 1)
+    assert row_count(MonthlyAccountSummary, org_a.tenant) == 1
+
+    payments = [{"account_number": "ACC00000001", "due_date": "2026-11-05", "amount_due": "350000.00"}]
+    assert client.post(PAYMENTS_URL, {"records": payments}, format="json").json()["created"] == 1
+    payments[0]["paid_on"] = "2026-11-07"
+    body = client.post(PAYMENTS_URL, {"records": payments}, format="json").json()
+    assert (body["created"], body["updated"]) == (0, 1)
+    with platform_context():
+        payment = Payment.unscoped.select_related("customer").get(tenant=org_a.tenant)
+    assert str(payment.paid_on) == "2026-11-07"
+    assert payment.customer.external_id == "CB000001"
