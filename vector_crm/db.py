@@ -89,16 +89,11 @@ def _rls_execute_wrapper(execute, sql, params, many, context):
     connection = context["connection"]
     if isinstance(sql, str) and sql.lstrip()[:10].upper().startswith(_TRANSACTION_CONTROL):
         return execute(sql, params, many, context)
-    desired = _desired_settings()
     # A rolled-back transaction or savepoint also rolls back set_config, so inside an
     # atomic block the cached state cannot be trusted; outside one it can.
-    if connection.in_atomic_block or getattr(connection, "_vector_rls_state", None) != desired:
+    if connection.in_atomic_block or getattr(connection, "_vector_rls_state", None) != _desired_settings():
         with connection.connection.cursor() as raw_cursor:
-            raw_cursor.execute(
-                "SELECT set_config('app.tenant_id', %s, false), set_config('app.rls_bypass', %s, false)",
-                list(desired),
-            )
-        connection._vector_rls_state = desired
+            apply_session_settings(raw_cursor, connection)
     return execute(sql, params, many, context)
 
 
