@@ -367,3 +367,43 @@ def payments_bulk_upsert(
     result.applied = not (atomic and result.rejected)
     _apply(model=Payment, rows=rows, existing=existing, result=result)
     return _finish(kind="bulk.payments", actor=actor, total=total, result=result)
+
+
+# --- the resource registry: one entry point for the API and the file import ----------------
+
+SERVICES: dict[str, Callable[..., BulkResult]] = {
+    "customers": customers_bulk_upsert,
+    "holdings": holdings_bulk_upsert,
+    "monthly_summaries": monthly_summaries_bulk_upsert,
+    "payments": payments_bulk_upsert,
+}
+
+
+def validate_records(
+    resource: str, raw: Iterable[dict[str, Any]], *, region: str | None = None
+) -> tuple[list[Record], list[BulkError]]:
+    """Field-validate ``raw`` records of ``resource`` (one of ``SERVICES``), numbered from 0.
+
+    Values may be JSON types or their canonical strings (ISO dates, ``.`` decimals), as a
+    parsed file gives them. Returns the valid ``(index, python-typed data)`` pairs and one
+    ``BulkError`` per rejected record (its first bad field). National phone numbers are
+    read in ``region`` (the tenant's country)."""
+    from customers.api.bulk import RECORD_SERIALIZERS, record_error
+
+    checker = RECORD_SERIALIZERS[resource](context={"region": region})
+    records: list[Record] = []
+    rejected: list[BulkError] = []
+    for index, data in enumerate(raw):
+        try:
+            records.append((index, checker.run_validation(data)))
+        except Exception as exc:  # noqa: BLE001 - DRF's ValidationError, reported per record
+            error = record_error(index, exc)
+            if error is None:
+                raise
+            rejected.append(error)
+    return records, rejected
+
+
+def upsert_records(resource: str, **kwargs: Any) -> BulkResult:
+    """Apply validated records of ``resource``: ``SERVICES[resource](**kwargs)``."""
+    return SERVICES[resource](**kwargs)

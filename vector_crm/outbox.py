@@ -23,7 +23,10 @@ from django.utils import timezone
 from vector_crm.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookEndpoint
 from vector_crm.tenancy import require_tenant_id
 
-EVENT_TYPES = ("customer.created", "customer.updated")
+# Every event type an endpoint may subscribe to, in registration order. Apps add theirs
+# with ``register_event_type`` from their ``AppConfig.ready`` (cases: case.escalated, ...).
+EVENT_TYPES: list[str] = []
+EVENT_DESCRIPTIONS: dict[str, str] = {}
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 6 * 3600
@@ -51,6 +54,17 @@ def verify(
     return hmac.compare_digest(sign(secret, timestamp, body), f"t={timestamp},v1={given}")
 
 
+def register_event_type(name: str, description: str = "") -> None:
+    """Make ``name`` (``<aggregate>.<past-tense verb>``) subscribable; registering twice is a no-op."""
+    if name not in EVENT_DESCRIPTIONS:
+        EVENT_TYPES.append(name)
+    EVENT_DESCRIPTIONS[name] = description or EVENT_DESCRIPTIONS.get(name, "")
+
+
+register_event_type("customer.created", "A customer was created.")
+register_event_type("customer.updated", "A customer's data changed.")
+
+
 def backoff_seconds(attempts: int) -> int:
     """Delay before the next try after ``attempts`` failed ones: 30 s doubling, capped."""
     return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
@@ -73,6 +87,8 @@ def _json_safe(payload: dict[str, Any]) -> dict[str, Any]:
 def event_emit(*, type: str, payload: dict[str, Any], aggregate: Any) -> OutboxEvent:  # noqa: A002
     """Write the event and its deliveries in the caller's transaction; queue delivery
     after commit. ``aggregate`` is the changed model instance."""
+    if type not in EVENT_DESCRIPTIONS:
+        raise ValueError(f"Unregistered event type {type!r}: call register_event_type first.")
     tenant_id = require_tenant_id()
     now = timezone.now()
     event = OutboxEvent.objects.create(

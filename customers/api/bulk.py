@@ -122,6 +122,13 @@ def _first_error(detail: Any) -> tuple[str | None, str, str]:
     return None, getattr(detail, "code", "invalid"), str(detail)
 
 
+def record_error(index: int, exc: Exception) -> bulk.BulkError | None:
+    """The ``BulkError`` of a record's ``ValidationError`` (None for any other exception)."""
+    if not isinstance(exc, ValidationError):
+        return None
+    return bulk.BulkError(index, *_first_error(exc.detail))
+
+
 ATOMIC_PARAMETER = OpenApiParameter(
     "atomic", OpenApiTypes.BOOL, description="Write nothing if any record is rejected (400 lists them)."
 )
@@ -132,6 +139,7 @@ class BulkViewSet(TenantScopedViewSet):
     the rejected records."""
 
     record_serializer: ClassVar[type[serializers.Serializer]]
+    resource: ClassVar[str]
     service: Any
     filter_backends: ClassVar[list] = []
     pagination_class = None
@@ -146,14 +154,8 @@ class BulkViewSet(TenantScopedViewSet):
         envelope = BulkEnvelopeSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
         raw = envelope.validated_data["records"]
-        checker = self.record_serializer(context=self.get_serializer_context())
-        records: list[bulk.Record] = []
-        rejected: list[bulk.BulkError] = []
-        for index, data in enumerate(raw):
-            try:
-                records.append((index, checker.run_validation(data)))
-            except ValidationError as exc:
-                rejected.append(bulk.BulkError(index, *_first_error(exc.detail)))
+        tenant = getattr(request, "tenant", None)
+        records, rejected = bulk.validate_records(self.resource, raw, region=getattr(tenant, "country", None))
         atomic = request.query_params.get("atomic", "").lower() in ("1", "true", "yes")
         result = self.service(
             actor=self.actor,
@@ -178,7 +180,7 @@ class BulkViewSet(TenantScopedViewSet):
         return Response(body, status=status.HTTP_200_OK)
 
 
-def _bulk_viewset(name, *, model, family, capability, record_serializer, service, tag):
+def _bulk_viewset(name, *, resource, model, family, capability, record_serializer, service, tag):
     request = _request_serializer(record_serializer)
     create = extend_schema(
         request=request,
@@ -196,6 +198,7 @@ def _bulk_viewset(name, *, model, family, capability, record_serializer, service
             "permission_family": family,
             "action_capabilities": {"create": capability},
             "record_serializer": record_serializer,
+            "resource": resource,
             "service": staticmethod(service),
             "create": create,
         },
@@ -204,6 +207,7 @@ def _bulk_viewset(name, *, model, family, capability, record_serializer, service
 
 CustomerBulkViewSet = _bulk_viewset(
     "CustomerBulkViewSet",
+    resource="customers",
     model=Customer,
     family="customers",
     capability="customers.change",
@@ -213,6 +217,7 @@ CustomerBulkViewSet = _bulk_viewset(
 )
 HoldingBulkViewSet = _bulk_viewset(
     "HoldingBulkViewSet",
+    resource="holdings",
     model=Holding,
     family="holdings",
     capability="holdings.change",
@@ -222,6 +227,7 @@ HoldingBulkViewSet = _bulk_viewset(
 )
 MonthlySummaryBulkViewSet = _bulk_viewset(
     "MonthlySummaryBulkViewSet",
+    resource="monthly_summaries",
     model=MonthlyAccountSummary,
     family="holdings",
     capability="holdings.change",
@@ -231,6 +237,7 @@ MonthlySummaryBulkViewSet = _bulk_viewset(
 )
 PaymentBulkViewSet = _bulk_viewset(
     "PaymentBulkViewSet",
+    resource="payments",
     model=Payment,
     family="payments",
     capability="payments.change",
@@ -238,3 +245,10 @@ PaymentBulkViewSet = _bulk_viewset(
     service=bulk.payments_bulk_upsert,
     tag="payments",
 )
+
+RECORD_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
+    "customers": CustomerBulkRecordSerializer,
+    "holdings": HoldingBulkRecordSerializer,
+    "monthly_summaries": MonthlySummaryBulkRecordSerializer,
+    "payments": PaymentBulkRecordSerializer,
+}

@@ -78,8 +78,9 @@ class TenantPhoneNumberField(PhoneNumberField):
 
     def to_internal_value(self, data):
         tenant = getattr(self.context.get("request"), "tenant", None)
-        if tenant is not None and tenant.country:
-            self.region = tenant.country
+        region = self.context.get("region") or (tenant.country if tenant is not None else None)
+        if region:
+            self.region = region
         return super().to_internal_value(data)
 
 
