@@ -21,6 +21,7 @@ from customers import selectors, services
 from customers.choices import ProductCategory
 from customers.filters import CustomerFilterSet
 from customers.forms import CustomerSearchForm, InteractionLogForm
+from customers.panels import render_panels
 from vector_crm.errors import DomainError
 from vector_crm.views import is_htmx, member_required, render_page_or_fragment
 
@@ -114,6 +115,8 @@ def _customer_360_context(request, customer_id: int, *, form: InteractionLogForm
     data["totals_by_currency"] = _totals_by_currency(data["holdings"])
     data["can_log_interaction"] = request.membership.has("interactions.create")
     data["interaction_form"] = form or InteractionLogForm()
+    data["main_panels"] = render_panels(request, data["customer"], "main")
+    data["aside_panels"] = render_panels(request, data["customer"], "aside")
     return data
 
 
