@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers import identification
+from customers.bulk_records import validate_all
 from customers.choices import CustomerKind
 from customers.models import Customer, Holding, MonthlyAccountSummary, Payment, Product, search_key
 from vector_crm.errors import PermissionDeniedError
@@ -387,21 +388,10 @@ def validate_records(
     Values may be JSON types or their canonical strings (ISO dates, ``.`` decimals), as a
     parsed file gives them. Returns the valid ``(index, python-typed data)`` pairs and one
     ``BulkError`` per rejected record (its first bad field). National phone numbers are
-    read in ``region`` (the tenant's country)."""
-    from customers.api.bulk import RECORD_SERIALIZERS, record_error
-
-    checker = RECORD_SERIALIZERS[resource](context={"region": region})
-    records: list[Record] = []
-    rejected: list[BulkError] = []
-    for index, data in enumerate(raw):
-        try:
-            records.append((index, checker.run_validation(data)))
-        except Exception as exc:  # noqa: BLE001 - DRF's ValidationError, reported per record
-            error = record_error(index, exc)
-            if error is None:
-                raise
-            rejected.append(error)
-    return records, rejected
+    read in ``region`` (the tenant's country); phone numbers come back as E.164 strings.
+    The field specs and their DRF twins are in ``customers.bulk_records``."""
+    records, invalid = validate_all(resource, raw, region=region)
+    return records, [BulkError(*error) for error in invalid]
 
 
 def upsert_records(resource: str, **kwargs: Any) -> BulkResult:

@@ -14,78 +14,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from customers import bulk
-from customers.api.serializers import TenantPhoneNumberField
-from customers.choices import CustomerKind, HoldingStatus, IdentificationType, LifecycleStatus
-from customers.models import Customer, Holding, MonthlyAccountSummary, Payment, validate_currency
+from customers.bulk_records import RECORD_SERIALIZERS
+from customers.models import Customer, Holding, MonthlyAccountSummary, Payment
 from vector_crm.api.base import TenantScopedViewSet
 from vector_crm.api.exceptions import problem_response
-
-
-def _money(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=18, decimal_places=2, **kwargs)
-
-
-class CustomerBulkRecordSerializer(serializers.Serializer):
-    """One customer of a feed, keyed by its core-banking ``external_id``."""
-
-    external_id = serializers.CharField(max_length=64)
-    kind = serializers.ChoiceField(choices=CustomerKind.choices, default=CustomerKind.PERSON)
-    identification_type = serializers.ChoiceField(choices=IdentificationType.choices)
-    identification_number = serializers.CharField(max_length=20)
-    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    legal_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    mobile = TenantPhoneNumberField(required=False, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_blank=True)
-    address = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=80, required=False, allow_blank=True)
-    birth_date = serializers.DateField(required=False, allow_null=True)
-    lifecycle_status = serializers.ChoiceField(choices=LifecycleStatus.choices, required=False)
-
-
-class HoldingBulkRecordSerializer(serializers.Serializer):
-    """One account of a feed, keyed by ``account_number``; its customer by ``external_id``."""
-
-    account_number = serializers.CharField(max_length=40)
-    customer_external_id = serializers.CharField(max_length=64)
-    product_code = serializers.CharField(max_length=30)
-    currency = serializers.CharField(max_length=3, validators=[validate_currency])
-    opened_on = serializers.DateField()
-    maturity_date = serializers.DateField(required=False, allow_null=True)
-    balance = _money(required=False)
-    credit_limit = _money(required=False, allow_null=True, min_value=0)
-    interest_rate = serializers.DecimalField(
-        max_digits=7, decimal_places=4, required=False, allow_null=True, min_value=0, max_value=200
-    )
-    status = serializers.ChoiceField(choices=HoldingStatus.choices, required=False)
-    days_past_due = serializers.IntegerField(min_value=0, required=False)
-    next_due_date = serializers.DateField(required=False, allow_null=True)
-    next_due_amount = _money(required=False, allow_null=True, min_value=0)
-
-
-class MonthlySummaryBulkRecordSerializer(serializers.Serializer):
-    """One account-month, keyed by ``account_number`` and ``month`` (first day)."""
-
-    account_number = serializers.CharField(max_length=40)
-    month = serializers.DateField()
-    average_balance = _money(required=False)
-    transactions = serializers.IntegerField(min_value=0, required=False)
-    fees = _money(required=False)
-    revenue = _money(required=False)
-
-
-class PaymentBulkRecordSerializer(serializers.Serializer):
-    """One instalment, keyed by ``account_number`` and ``due_date``."""
-
-    account_number = serializers.CharField(max_length=40)
-    due_date = serializers.DateField()
-    amount_due = _money(min_value=0)
-    paid_on = serializers.DateField(required=False, allow_null=True)
-    amount_paid = _money(required=False, min_value=0)
 
 
 class BulkEnvelopeSerializer(serializers.Serializer):
@@ -110,23 +45,6 @@ def _request_serializer(record_serializer: type[serializers.Serializer]) -> type
     name = record_serializer.__name__.replace("RecordSerializer", "RequestSerializer")
     records = serializers.ListField(child=record_serializer(), max_length=bulk.MAX_RECORDS)
     return type(name, (serializers.Serializer,), {"records": records, "__module__": __name__})
-
-
-def _first_error(detail: Any) -> tuple[str | None, str, str]:
-    if isinstance(detail, dict):
-        name, value = next(iter(detail.items()))
-        _field, code, message = _first_error(value)
-        return (None if name == "non_field_errors" else name), code, message
-    if isinstance(detail, list):
-        return _first_error(detail[0])
-    return None, getattr(detail, "code", "invalid"), str(detail)
-
-
-def record_error(index: int, exc: Exception) -> bulk.BulkError | None:
-    """The ``BulkError`` of a record's ``ValidationError`` (None for any other exception)."""
-    if not isinstance(exc, ValidationError):
-        return None
-    return bulk.BulkError(index, *_first_error(exc.detail))
 
 
 ATOMIC_PARAMETER = OpenApiParameter(
@@ -211,7 +129,7 @@ CustomerBulkViewSet = _bulk_viewset(
     model=Customer,
     family="customers",
     capability="customers.change",
-    record_serializer=CustomerBulkRecordSerializer,
+    record_serializer=RECORD_SERIALIZERS["customers"],
     service=bulk.customers_bulk_upsert,
     tag="customers",
 )
@@ -221,7 +139,7 @@ HoldingBulkViewSet = _bulk_viewset(
     model=Holding,
     family="holdings",
     capability="holdings.change",
-    record_serializer=HoldingBulkRecordSerializer,
+    record_serializer=RECORD_SERIALIZERS["holdings"],
     service=bulk.holdings_bulk_upsert,
     tag="holdings",
 )
@@ -231,7 +149,7 @@ MonthlySummaryBulkViewSet = _bulk_viewset(
     model=MonthlyAccountSummary,
     family="holdings",
     capability="holdings.change",
-    record_serializer=MonthlySummaryBulkRecordSerializer,
+    record_serializer=RECORD_SERIALIZERS["monthly_summaries"],
     service=bulk.monthly_summaries_bulk_upsert,
     tag="monthly summaries",
 )
@@ -241,14 +159,7 @@ PaymentBulkViewSet = _bulk_viewset(
     model=Payment,
     family="payments",
     capability="payments.change",
-    record_serializer=PaymentBulkRecordSerializer,
+    record_serializer=RECORD_SERIALIZERS["payments"],
     service=bulk.payments_bulk_upsert,
     tag="payments",
 )
-
-RECORD_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
-    "customers": CustomerBulkRecordSerializer,
-    "holdings": HoldingBulkRecordSerializer,
-    "monthly_summaries": MonthlySummaryBulkRecordSerializer,
-    "payments": PaymentBulkRecordSerializer,
-}
