@@ -349,8 +349,12 @@ class Payment(TenantModel):
         ordering = ["holding_id", "-due_date"]
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
+        # One instalment per account and due date: the bulk feed upserts on this key (its
+        # index also serves the account's payment history, so no separate index).
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "holding", "due_date"], name="payment_unique_due_date"),
+        ]
         indexes = [
-            models.Index(fields=["tenant", "holding", "due_date"], name="payment_tenant_holding_idx"),
             models.Index(fields=["tenant", "customer", "due_date"], name="payment_tenant_customer_idx"),
         ]
 

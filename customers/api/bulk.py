@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from customers import bulk
@@ -21,6 +22,7 @@ from customers.bulk_records import RECORD_SERIALIZERS
 from customers.models import Customer, Holding, MonthlyAccountSummary, Payment
 from vector_crm.api.base import TenantScopedViewSet
 from vector_crm.api.exceptions import problem_response
+from vector_crm.api.parsers import FastJSONParser
 
 
 class BulkEnvelopeSerializer(serializers.Serializer):
@@ -60,6 +62,7 @@ class BulkViewSet(TenantScopedViewSet):
     resource: ClassVar[str]
     service: Any
     filter_backends: ClassVar[list] = []
+    parser_classes: ClassVar[list] = [FastJSONParser, FormParser, MultiPartParser]
     pagination_class = None
 
     def scoped_queryset(self):
@@ -68,10 +71,17 @@ class BulkViewSet(TenantScopedViewSet):
     def get_serializer_class(self):
         return BulkEnvelopeSerializer
 
-    def create(self, request, *args, **kwargs):
-        envelope = BulkEnvelopeSerializer(data=request.data)
+    def records(self, data: Any) -> list:
+        """The body's ``records`` list; DRF's envelope serializer words any problem."""
+        records = data.get("records") if isinstance(data, dict) else None
+        if type(records) is list and len(records) <= bulk.MAX_RECORDS and all(type(r) is dict for r in records):
+            return records
+        envelope = BulkEnvelopeSerializer(data=data)
         envelope.is_valid(raise_exception=True)
-        raw = envelope.validated_data["records"]
+        return envelope.validated_data["records"]
+
+    def create(self, request, *args, **kwargs):
+        raw = self.records(request.data)
         tenant = getattr(request, "tenant", None)
         records, rejected = bulk.validate_records(self.resource, raw, region=getattr(tenant, "country", None))
         atomic = request.query_params.get("atomic", "").lower() in ("1", "true", "yes")
