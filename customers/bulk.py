@@ -72,7 +72,7 @@ Record = tuple[int, dict[str, Any]]
 Row = tuple[int, dict[str, Any]]  # (record index, column values by attname)
 
 
-def _require_bulk_writer(membership: Membership | None, *capabilities: str) -> None:
+def require_bulk_writer(membership: Membership | None, *capabilities: str) -> None:
     """Bulk writes ignore the advisor visibility rules, so a person needs the capabilities
     *and* a role that sees the whole institution. API credentials (membership None) were
     already checked against their write scopes."""
@@ -142,7 +142,10 @@ def _write_copy(target: Target, rows: list[Row], returning: Sequence[str]) -> li
     with connection.connection.cursor() as cursor:
         apply_session_settings(cursor, connection)
         for named, group in groups.items():
-            stage.load(cursor, [(index, *[values.get(a, defaults[a]) for a in attnames]) for index, values in group])
+            columns = [
+                [values[a] for _i, values in group] if a in named else bulk_pg.Constant(defaults[a]) for a in attnames
+            ]
+            stage.load(cursor, [[index for index, _v in group], *columns], len(group))
             compare = [target.model._meta.get_field(a).column for a in attnames if a in named and a not in target.key]
             written += stage.upsert(
                 cursor,
@@ -300,7 +303,7 @@ def customers_bulk_upsert(
 
     Emits ``customer.created`` / ``customer.updated`` for the rows written (none for
     unchanged ones), when an active webhook endpoint subscribes to them."""
-    _require_bulk_writer(membership, "customers.create", "customers.change")
+    require_bulk_writer(membership, "customers.create", "customers.change")
     result = BulkResult(rejected=list(rejected))
     records = _dedupe(records, lambda d: d["external_id"], "external_id", result.rejected)
     candidates: list[Record] = []
@@ -356,7 +359,7 @@ def holdings_bulk_upsert(
 ) -> BulkResult:
     """Create or update accounts keyed by ``account_number``; the customer is named by its
     ``external_id`` and the product by its code, both of this tenant."""
-    _require_bulk_writer(membership, "holdings.change")
+    require_bulk_writer(membership, "holdings.change")
     result = BulkResult(rejected=list(rejected))
     records = _dedupe(records, lambda d: d["account_number"], "account_number", result.rejected)
     customers = dict(
@@ -440,7 +443,7 @@ def _account_dated_upsert(
     total: int,
 ) -> BulkResult:
     """The shared shape of monthly summaries and payments: rows keyed by an account and a date."""
-    _require_bulk_writer(membership, capability)
+    require_bulk_writer(membership, capability)
     result = BulkResult(rejected=list(rejected))
     records = _dedupe(records, lambda d: (d["account_number"], d[date_field]), date_field, result.rejected)
     valid: list[Record] = []

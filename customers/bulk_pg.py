@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_SPECIAL = re.compile(r"[\\\t\n\r]")
 INDEX_COLUMN = "bulk_index"
 
 
@@ -31,14 +32,40 @@ def _copy_value(value: Any) -> str:
         return value.translate(_ESCAPES)
     if value is True or value is False:
         return "t" if value else "f"
-    if isinstance(value, dt.date | dt.datetime | Decimal | int):
-        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return str(value).translate(_ESCAPES)
 
 
-def copy_text(rows: Sequence[Sequence[Any]]) -> str:
-    """Rows in COPY's text format."""
-    return "".join("\t".join(map(_copy_value, row)) + "\n" for row in rows)
+def _column_text(values: list[Any]) -> list[str]:
+    """One column in COPY's text format; plain strings without special characters (the
+    common case) are taken as they are."""
+    if all(type(v) is int for v in values):
+        return list(map(str, values))
+    if all(type(v) is str for v in values):
+        if not _SPECIAL.search("".join(values)):
+            return values
+        return [v.translate(_ESCAPES) for v in values]
+    return [_copy_value(v) for v in values]
+
+
+def copy_text(columns: Sequence[Sequence[Any] | Any], count: int) -> str:
+    """``count`` rows in COPY's text format from per-column values; a column given as a
+    ``Constant`` has one value for every row."""
+    rendered = [
+        [_copy_value(column.value)] * count if isinstance(column, Constant) else _column_text(list(column))
+        for column in columns
+    ]
+    if not count:
+        return ""
+    return "\n".join(map("\t".join, zip(*rendered, strict=True))) + "\n"
+
+
+class Constant:
+    """A column whose every row has ``value`` (a default the records do not name)."""
+
+    def __init__(self, value: Any):
+        self.value = value
 
 
 def columns_of(model: type[models.Model]) -> list[models.Field]:
@@ -76,8 +103,9 @@ class Stage:
         self.target = quote(model._meta.db_table)
         self.name = quote(f"bulk_stage_{model._meta.db_table}")
 
-    def load(self, cursor, rows: Sequence[Sequence[Any]]) -> None:
-        """Empty the stage and COPY ``rows`` (record index first, then ``self.columns``) into it."""
+    def load(self, cursor, columns: Sequence[Sequence[Any] | Constant], count: int) -> None:
+        """Empty the stage and COPY ``count`` rows into it, given per column: the record
+        index first, then ``self.columns``."""
         quote = connection.ops.quote_name
         column_list = ", ".join(quote(c) for c in self.columns)
         cursor.execute(
@@ -85,7 +113,7 @@ class Stage:
             f"SELECT 0::integer AS {INDEX_COLUMN}, {column_list} FROM {self.target} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE {self.name}")
-        body = copy_text(rows)
+        body = copy_text(columns, count)
         cursor.copy_expert(
             f"COPY {self.name} ({INDEX_COLUMN}, {column_list}) FROM STDIN", io.StringIO(body), size=1 << 20
         )

@@ -8,6 +8,9 @@ nothing when any record is rejected and answers 400 with the rejected records.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext as _
@@ -49,6 +52,20 @@ def _request_serializer(record_serializer: type[serializers.Serializer]) -> type
     return type(name, (serializers.Serializer,), {"records": records, "__module__": __name__})
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is handled: its tens of thousands of
+    short-lived dicts would otherwise trigger repeated full collections (a third of the
+    request time when profiled). Reference counting still frees them as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 ATOMIC_PARAMETER = OpenApiParameter(
     "atomic", OpenApiTypes.BOOL, description="Write nothing if any record is rejected (400 lists them)."
 )
@@ -81,18 +98,20 @@ class BulkViewSet(TenantScopedViewSet):
         return envelope.validated_data["records"]
 
     def create(self, request, *args, **kwargs):
-        raw = self.records(request.data)
-        tenant = getattr(request, "tenant", None)
-        records, rejected = bulk.validate_records(self.resource, raw, region=getattr(tenant, "country", None))
+        bulk.require_bulk_writer(self.membership)
         atomic = request.query_params.get("atomic", "").lower() in ("1", "true", "yes")
-        result = self.service(
-            actor=self.actor,
-            membership=self.membership,
-            records=records,
-            rejected=rejected,
-            atomic=atomic,
-            total=len(raw),
-        )
+        tenant = getattr(request, "tenant", None)
+        with paused_gc():
+            raw = self.records(request.data)
+            records, rejected = bulk.validate_records(self.resource, raw, region=getattr(tenant, "country", None))
+            result = self.service(
+                actor=self.actor,
+                membership=self.membership,
+                records=records,
+                rejected=rejected,
+                atomic=atomic,
+                total=len(raw),
+            )
         body = result.as_dict()
         if not result.applied:
             return problem_response(
