@@ -140,6 +140,18 @@ class RssWatcher(threading.Thread):
             return []
         return [int(pid) for pid in text.split()]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the workers have used so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.children():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def run(self) -> None:
         while not self.stopped.wait(0.2):
             for pid in self.children():
@@ -223,8 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     generate_s = time.perf_counter() - generated
     log = (work / "gunicorn.log").open("w")
     gunicorn = Path(sys.executable).with_name("gunicorn")
+    # The project's config, with sync workers: a batch is CPU-bound Python, so two batches in
+    # threads of one gthread worker would share one GIL while the other worker idles.
     server = subprocess.Popen(
-        [str(gunicorn), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [str(gunicorn), "-c", "gunicorn.conf.py", "-k", "sync"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     watcher = RssWatcher(server.pid)
     try:
@@ -232,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(1.0)
         watcher.start()
         passes = {"new": post_all(args, key, batches), "resend": post_all(args, key, batches)}
+        cpu_s = watcher.cpu_seconds()
     finally:
         watcher.stopped.set()
         server.terminate()
@@ -245,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         "feed": {"customers": args.customers, "batch": args.batch, "generate_and_encode_s": round(generate_s, 2)},
         "passes": passes,
         "targets_records_per_s": TARGETS,
+        "server_worker_cpu_s_both_passes": round(cpu_s, 2),
         "server_worker_peak_rss_mb": {str(pid): round(kb / 1024, 1) for pid, kb in sorted(watcher.peaks.items())},
         "machine": {
             "cpus": os.cpu_count(),
@@ -263,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             f"batch median {measured['batch_median_ms']} ms, p95 {measured['batch_p95_ms']} ms, "
             f"counts {measured['counts']}, errors {measured['error_count']}"
         )
+    print(f"[bench] worker CPU {result['server_worker_cpu_s_both_passes']} s for both passes")
     print(f"[bench] peak worker RSS (MB): {result['server_worker_peak_rss_mb']}  -> {out}")
     return 1 if any(p["error_count"] for p in passes.values()) else 0
 

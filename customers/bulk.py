@@ -260,11 +260,11 @@ def _identification_holders(candidates: list[Record]) -> dict[tuple[str, str], s
         types = [v["identification_type"] for _i, v in candidates]
         numbers = [v["identification_number"] for _i, v in candidates]
         with connection.cursor() as cursor:
+            # One probe of the unique index per record (LATERAL + LIMIT 1: see bulk_pg.Stage.drop_unchanged).
             cursor.execute(
-                "SELECT c.identification_type, c.identification_number, c.external_id "
-                "FROM customers_customer c JOIN unnest(%s::text[], %s::text[]) AS b(kind, number) "
-                "ON c.identification_type = b.kind AND c.identification_number = b.number "
-                "WHERE c.tenant_id = %s",
+                "SELECT b.kind, b.number, c.external_id FROM unnest(%s::text[], %s::text[]) AS b(kind, number) "
+                "CROSS JOIN LATERAL (SELECT external_id FROM customers_customer WHERE tenant_id = %s "
+                "AND identification_type = b.kind AND identification_number = b.number LIMIT 1) c",
                 [types, numbers, require_tenant_id()],
             )
             return {(kind, number): external_id for kind, number, external_id in cursor.fetchall()}

@@ -118,19 +118,47 @@ class Stage:
             f"COPY {self.name} ({INDEX_COLUMN}, {column_list}) FROM STDIN", io.StringIO(body), size=1 << 20
         )
 
+    def drop_unchanged(
+        self, cursor, *, conflict: Sequence[str], conflict_where: str = "", compare: Sequence[str]
+    ) -> None:
+        """Delete the staged rows whose stored twin has the same ``compare`` values.
+
+        One index probe per staged row, whatever the planner's statistics say: the LATERAL
+        subquery with ``LIMIT 1`` cannot be turned into a join that scans the tenant's rows
+        (a freshly loaded table has no statistics, and such a plan read every row of the
+        tenant for each batch)."""
+        quote = connection.ops.quote_name
+        match = [f"t.{quote(c)} = s.{quote(c)}" for c in conflict]
+        if conflict_where:
+            match.append(f"t.{conflict_where}")
+        if compare:
+            old_values = ", ".join(f"t.{quote(c)}" for c in compare)
+            new_values = ", ".join(f"s.{quote(c)}" for c in compare)
+            match.append(f"ROW({old_values}) IS NOT DISTINCT FROM ROW({new_values})")
+        cursor.execute(
+            f"DELETE FROM {self.name} WHERE {INDEX_COLUMN} IN (SELECT s.{INDEX_COLUMN} FROM {self.name} s "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT 1 FROM {self.target} t WHERE {' AND '.join(match)} LIMIT 1) same)"
+        )
+
     def upsert(
         self,
         cursor,
         *,
         conflict: Sequence[str],
-        conflict_where: str = "",
+        conflict_where: str = "",  # a partial unique index's predicate: "<column> ...", unqualified
         compare: Sequence[str],
         touch: str | None = None,
         returning: Sequence[str] = (),
     ) -> list[tuple]:
         """Insert new keys, update rows whose ``compare`` columns differ; returns
-        ``(created, *returning)`` for each written row."""
+        ``(created, *returning)`` for each written row.
+
+        Identical rows are first dropped from the stage by a read-only join: ``ON CONFLICT
+        DO UPDATE`` locks every conflicting row even when its WHERE is false, which would
+        cost a re-sent feed nearly as much as an update. The upsert's own WHERE still
+        guards against a row changed in between."""
         quote = connection.ops.quote_name
+        self.drop_unchanged(cursor, conflict=conflict, conflict_where=conflict_where, compare=compare)
         column_list = ", ".join(quote(c) for c in self.columns)
         assignments = [*compare, *([touch] if touch else [])]
         sets = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in assignments)
@@ -138,11 +166,11 @@ class Stage:
         new = ", ".join(f"EXCLUDED.{quote(c)}" for c in compare)
         extra = "".join(f", t.{quote(c)}" for c in returning)
         where = f" WHERE {conflict_where}" if conflict_where else ""
+        action = f"DO UPDATE SET {sets} WHERE ROW({old}) IS DISTINCT FROM ROW({new})" if compare else "DO NOTHING"
         sql = (
             f"INSERT INTO {self.target} AS t ({column_list}) "  # noqa: S608 - quoted identifiers
             f"SELECT {column_list} FROM {self.name} ORDER BY {INDEX_COLUMN} "
-            f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}){where} "
-            f"DO UPDATE SET {sets} WHERE ROW({old}) IS DISTINCT FROM ROW({new}) "
+            f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}){where} {action} "
             f"RETURNING (t.xmax = 0){extra}"
         )
         cursor.execute(sql)
