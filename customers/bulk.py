@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +36,7 @@ from vector_crm.tenancy import require_tenant_id
 
 MAX_RECORDS = 10_000
 BATCH_SIZE = 1_000
+IDENTIFICATION_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,8 @@ def _write_copy(target: Target, rows: list[Row], returning: Sequence[str]) -> li
         groups.setdefault(frozenset(row[1]), []).append(row)
     written: list[tuple] = []
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
+    # The raw cursor (COPY) bypasses Django's wrappers: map driver errors to django.db's.
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
         apply_session_settings(cursor, connection)
         for named, group in groups.items():
             columns = [
@@ -289,6 +291,23 @@ def _customer_events(written: list[tuple], sent: list[str]) -> None:
     bulk_event_emit(events=events, aggregate_type=Customer._meta.label_lower)
 
 
+def _without_identification_clashes(candidates: list[Record], result: BulkResult) -> list[Row]:
+    """The candidates whose identification no other customer holds; the rest are rejected."""
+    holders = _identification_holders(candidates)
+    rows: list[Row] = []
+    for index, values in candidates:
+        holder = holders.get((values["identification_type"], values["identification_number"]))
+        if holder is not None and holder != values["external_id"]:
+            result.rejected.append(
+                BulkError(
+                    index, "identification_number", "unique", _("Another customer already has this identification.")
+                )
+            )
+            continue
+        rows.append((index, values))
+    return rows
+
+
 @transaction.atomic
 def customers_bulk_upsert(
     *,
@@ -320,22 +339,22 @@ def customers_bulk_upsert(
         "identification_number",
         result.rejected,
     )
-    holders = _identification_holders(candidates)
-    rows: list[Row] = []
-    for index, values in candidates:
-        holder = holders.get((values["identification_type"], values["identification_number"]))
-        if holder is not None and holder != values["external_id"]:
-            result.rejected.append(
-                BulkError(
-                    index, "identification_number", "unique", _("Another customer already has this identification.")
-                )
-            )
-            continue
-        rows.append((index, values))
-    result.applied = not (atomic and result.rejected)
     wanted = subscribed_event_types() & {"customer.created", "customer.updated"}
     returning = ["id", *(f.attname for f in EVENT_FIELDS)] if wanted else []
-    written = _write(CUSTOMERS, rows, result, returning=returning)
+    checked = list(result.rejected)
+    for attempt in range(IDENTIFICATION_ATTEMPTS):
+        result.rejected = list(checked)
+        rows = _without_identification_clashes(candidates, result)
+        result.applied = not (atomic and result.rejected)
+        try:
+            with transaction.atomic():  # a savepoint: a clash with a concurrent batch rolls back only this
+                written = _write(CUSTOMERS, rows, result, returning=returning)
+            break
+        except IntegrityError as exc:
+            # Another transaction committed a customer with one of these identifications
+            # after our check: look again (it is visible now) and report it per record.
+            if attempt + 1 == IDENTIFICATION_ATTEMPTS or "identification" not in str(exc):
+                raise
     if written and returning:
         sent = sorted({name for _i, values in rows for name in values} - {"search_name"})
         _customer_events(written, sent)

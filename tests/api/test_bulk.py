@@ -379,3 +379,26 @@ def test_payments_are_unique_per_account_and_due_date(org_a, key_client, product
         with pytest.raises(ValidationError):
             payment_record(data={"holding": holding, "due_date": dt.date(2026, 10, 5), "amount_due": Decimal("1")})
     assert row_count(Payment, org_a.tenant) == 2
+
+
+def test_an_identification_taken_by_a_concurrent_batch_is_reported_not_a_500(org_a, key_client, monkeypatch):
+    from customers import bulk
+
+    client = key_client(org_a.tenant)
+    client.post(CUSTOMERS_URL, {"records": [customer_record(1)]}, format="json")
+    real = bulk._identification_holders
+    calls = []
+
+    def stale_first(candidates):
+        # the first check misses the holder, as when another batch commits it right after
+        calls.append(len(candidates))
+        return {} if len(calls) == 1 else real(candidates)
+
+    monkeypatch.setattr(bulk, "_identification_holders", stale_first)
+    records = [customer_record(1) | {"external_id": "OTHER"}, customer_record(2)]
+    response = client.post(CUSTOMERS_URL, {"records": records}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["created"], [(r["index"], r["code"]) for r in body["rejected"]]) == (1, [(0, "unique")])
+    assert calls == [2, 2]
+    assert sorted(r["external_id"] for r in customer_rows(org_a.tenant)) == ["CB000001", "CB000002"]
