@@ -215,3 +215,22 @@ def test_record_validator_matches_the_serializer_on_mixed_records():
         (6, "birth_date", "invalid"),
         (7, "lifecycle_status", "invalid_choice"),
     ]
+
+
+def reference_search_key(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
+
+
+def test_search_key_fast_paths_match_the_reference_definition():
+    from customers.models import search_key
+
+    rng = random.Random(7)
+    alphabet = "aAñÑéÉüÜçÇøßİıǅﬁ  \t-'" + "".join(chr(c) for c in (0x301, 0x308, 0x1D165, 0x1F600, 0x0E31, 0x05B0))
+    samples = ["", "Peña Gómez", "  JOSÉ   maría ", "ＡＢＣ", "Ǆemal", None]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 25))) for _ in range(2000)]
+    for text in samples:
+        assert search_key(text) == reference_search_key(text), repr(text)
+    assert search_key("Peña Gómez") == "pena gomez"
