@@ -33,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import run  # noqa: E402 - after the path set-up, for a plain `python bench/bulk_api.py`
+
 RESULTS = ROOT / "bench" / "results"
 TARGETS = {"new": 20_000, "resend": 30_000}  # records/s (issue 3)
 URL = "/api/v1/bulk/customers/"
@@ -57,13 +59,9 @@ def parse_args(argv):
 
 
 def bench_env(args) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "DJANGO_", "GUNICORN_"))}
-    base = f"{args.pg_host}:{args.pg_port}/{args.database}"
+    """bench/run.py's environment (database URLs, VECTOR_VAR_DIR...) plus production settings."""
+    env = {k: v for k, v in run.bench_env(args).items() if not k.startswith("GUNICORN_")}
     env.update(
-        DATABASE_URL=f"postgres://{args.app_user}@{base}",
-        DATABASE_OWNER_URL=f"postgres://{args.owner}@{base}",
-        VECTOR_VAR_DIR=args.work_dir,
-        DJANGO_SETTINGS_MODULE="vector_crm.settings",
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
         GUNICORN_BIND=f"127.0.0.1:{args.port}",
@@ -71,13 +69,8 @@ def bench_env(args) -> dict[str, str]:
         GUNICORN_ACCESS_LOG=str(Path(args.work_dir) / "access.log"),
         GUNICORN_LOG_LEVEL="warning",
         GUNICORN_TIMEOUT="120",
-        LOG_LEVEL="WARNING",
         VECTOR_API_RATE_PER_MINUTE="100000",
-        PYTHONPATH=str(ROOT),
     )
-    env.pop("REDIS_URL", None)
-    if args.redis_url:
-        env["REDIS_URL"] = args.redis_url
     return env
 
 

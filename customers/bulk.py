@@ -488,35 +488,36 @@ def _first_of_month(data: dict[str, Any]) -> tuple[str, str, str] | None:
     return None
 
 
-@transaction.atomic
-def monthly_summaries_bulk_upsert(*, actor=None, membership: Membership | None = None, **batch: Any) -> BulkResult:
-    """Create or replace account-months keyed by ``account_number`` and ``month``
-    (``records``, ``rejected``, ``atomic``, ``total`` as for customers)."""
-    return _account_dated_upsert(
-        target=SUMMARIES,
-        date_field="month",
-        kind="bulk.monthly_summaries",
-        capability="holdings.change",
-        check=_first_of_month,
-        actor=actor,
-        membership=membership,
-        **batch,
-    )
+def _account_dated_service(name: str, doc: str, **config: Any) -> Callable[..., BulkResult]:
+    """A service with the shared body above (``records``, ``rejected``, ``atomic``, ``total``
+    as for customers)."""
+
+    @transaction.atomic
+    def service(*, actor=None, membership: Membership | None = None, **batch: Any) -> BulkResult:
+        return _account_dated_upsert(**config, actor=actor, membership=membership, **batch)
+
+    service.__name__ = service.__qualname__ = name
+    service.__doc__ = doc
+    return service
 
 
-@transaction.atomic
-def payments_bulk_upsert(*, actor=None, membership: Membership | None = None, **batch: Any) -> BulkResult:
-    """Create or update instalments keyed by ``account_number`` and ``due_date``
-    (``records``, ``rejected``, ``atomic``, ``total`` as for customers)."""
-    return _account_dated_upsert(
-        target=PAYMENTS,
-        date_field="due_date",
-        kind="bulk.payments",
-        capability="payments.change",
-        actor=actor,
-        membership=membership,
-        **batch,
-    )
+monthly_summaries_bulk_upsert = _account_dated_service(
+    "monthly_summaries_bulk_upsert",
+    "Create or replace account-months keyed by ``account_number`` and ``month``.",
+    target=SUMMARIES,
+    date_field="month",
+    kind="bulk.monthly_summaries",
+    capability="holdings.change",
+    check=_first_of_month,
+)
+payments_bulk_upsert = _account_dated_service(
+    "payments_bulk_upsert",
+    "Create or update instalments keyed by ``account_number`` and ``due_date``.",
+    target=PAYMENTS,
+    date_field="due_date",
+    kind="bulk.payments",
+    capability="payments.change",
+)
 
 
 # --- the resource registry: one entry point for the API and the file import ----------------

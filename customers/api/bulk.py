@@ -127,10 +127,26 @@ class BulkViewSet(TenantScopedViewSet):
         return Response(body, status=status.HTTP_200_OK)
 
 
-def _bulk_viewset(name, *, resource, model, family, capability, record_serializer, service, tag):
-    request = _request_serializer(record_serializer)
+# resource: (class name, model, scope family and the capability it needs, OpenAPI tag)
+RESOURCES: dict[str, tuple[str, type, str, str, str]] = {
+    "customers": ("CustomerBulkViewSet", Customer, "customers", "customers.change", "customers"),
+    "holdings": ("HoldingBulkViewSet", Holding, "holdings", "holdings.change", "holdings"),
+    "monthly_summaries": (
+        "MonthlySummaryBulkViewSet",
+        MonthlyAccountSummary,
+        "holdings",
+        "holdings.change",
+        "monthly summaries",
+    ),
+    "payments": ("PaymentBulkViewSet", Payment, "payments", "payments.change", "payments"),
+}
+
+
+def _bulk_viewset(resource: str) -> type[BulkViewSet]:
+    name, model, family, capability, tag = RESOURCES[resource]
+    record_serializer = RECORD_SERIALIZERS[resource]
     create = extend_schema(
-        request=request,
+        request=_request_serializer(record_serializer),
         responses={200: BulkResultSerializer},
         parameters=[ATOMIC_PARAMETER],
         tags=[tag],
@@ -146,49 +162,13 @@ def _bulk_viewset(name, *, resource, model, family, capability, record_serialize
             "action_capabilities": {"create": capability},
             "record_serializer": record_serializer,
             "resource": resource,
-            "service": staticmethod(service),
+            "service": staticmethod(bulk.SERVICES[resource]),
             "create": create,
         },
     )
 
 
-CustomerBulkViewSet = _bulk_viewset(
-    "CustomerBulkViewSet",
-    resource="customers",
-    model=Customer,
-    family="customers",
-    capability="customers.change",
-    record_serializer=RECORD_SERIALIZERS["customers"],
-    service=bulk.customers_bulk_upsert,
-    tag="customers",
-)
-HoldingBulkViewSet = _bulk_viewset(
-    "HoldingBulkViewSet",
-    resource="holdings",
-    model=Holding,
-    family="holdings",
-    capability="holdings.change",
-    record_serializer=RECORD_SERIALIZERS["holdings"],
-    service=bulk.holdings_bulk_upsert,
-    tag="holdings",
-)
-MonthlySummaryBulkViewSet = _bulk_viewset(
-    "MonthlySummaryBulkViewSet",
-    resource="monthly_summaries",
-    model=MonthlyAccountSummary,
-    family="holdings",
-    capability="holdings.change",
-    record_serializer=RECORD_SERIALIZERS["monthly_summaries"],
-    service=bulk.monthly_summaries_bulk_upsert,
-    tag="monthly summaries",
-)
-PaymentBulkViewSet = _bulk_viewset(
-    "PaymentBulkViewSet",
-    resource="payments",
-    model=Payment,
-    family="payments",
-    capability="payments.change",
-    record_serializer=RECORD_SERIALIZERS["payments"],
-    service=bulk.payments_bulk_upsert,
-    tag="payments",
-)
+CustomerBulkViewSet = _bulk_viewset("customers")
+HoldingBulkViewSet = _bulk_viewset("holdings")
+MonthlySummaryBulkViewSet = _bulk_viewset("monthly_summaries")
+PaymentBulkViewSet = _bulk_viewset("payments")
