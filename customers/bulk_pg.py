@@ -94,7 +94,8 @@ def default_row(model: type[models.Model], *, tenant_id: int, now: dt.datetime) 
 
 
 class Stage:
-    """A temporary table shaped like ``model`` (plus the record index), reused per session."""
+    """A temporary table shaped like ``model`` (plus the record index), for one transaction
+    (several batches of one transaction reuse it)."""
 
     def __init__(self, model: type[models.Model]):
         self.model = model
@@ -109,7 +110,8 @@ class Stage:
         quote = connection.ops.quote_name
         column_list = ", ".join(quote(c) for c in self.columns)
         cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.name} AS "  # noqa: S608 - quoted identifiers
+            # Dropped at commit: never outlives the transaction (nor a migration of the model).
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.name} ON COMMIT DROP AS "  # noqa: S608 - quoted identifiers
             f"SELECT 0::integer AS {INDEX_COLUMN}, {column_list} FROM {self.target} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE {self.name}")
