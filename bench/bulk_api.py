@@ -74,28 +74,30 @@ def bench_env(args) -> dict[str, str]:
     return env
 
 
-def feed(customers: int, run_id: str) -> list[dict]:
-    """The generated feed: persons with valid cédulas, E.164 mobiles and emails."""
+def feed_record(n: int, run_id: str) -> dict:
+    """Customer ``n`` of the generated feed: a person with a valid cédula, an E.164 mobile,
+    an email and a birth date."""
     cities = ("Bogotá", "Medellín", "Cali", "Barranquilla", "Cartagena", "Bucaramanga")
+    return {
+        "external_id": f"{run_id}-{n:08d}",
+        "identification_type": "cc",
+        "identification_number": str(10_000_000 + n),
+        "first_name": ("Ana", "Luis", "María", "Jorge")[n % 4],
+        "last_name": f"Pérez Gómez {n}",
+        "mobile": f"+57300{n % 10_000_000:07d}",
+        "email": f"cliente{n}@example.com",
+        "city": cities[n % len(cities)],
+        "birth_date": f"{1950 + n % 50}-{1 + n % 12:02d}-{1 + n % 28:02d}",
+        "lifecycle_status": "active",
+    }
+
+
+def encoded_batches(customers: int, size: int, run_id: str) -> list[bytes]:
+    """The feed as request bodies, generated one batch at a time (only the bytes are kept)."""
     return [
-        {
-            "external_id": f"{run_id}-{n:08d}",
-            "identification_type": "cc",
-            "identification_number": str(10_000_000 + n),
-            "first_name": ("Ana", "Luis", "María", "Jorge")[n % 4],
-            "last_name": f"Pérez Gómez {n}",
-            "mobile": f"+57300{n % 10_000_000:07d}",
-            "email": f"cliente{n}@example.com",
-            "city": cities[n % len(cities)],
-            "birth_date": f"{1950 + n % 50}-{1 + n % 12:02d}-{1 + n % 28:02d}",
-            "lifecycle_status": "active",
-        }
-        for n in range(customers)
+        json.dumps({"records": [feed_record(n, run_id) for n in range(start, min(start + size, customers))]}).encode()
+        for start in range(0, customers, size)
     ]
-
-
-def encoded_batches(records: list[dict], size: int) -> list[bytes]:
-    return [json.dumps({"records": records[i : i + size]}).encode() for i in range(0, len(records), size)]
 
 
 def create_tenant(env: dict[str, str], run_id: str) -> str:
@@ -248,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     run_id = dt.datetime.now(dt.UTC).strftime("%H%M%S") + uuid.uuid4().hex[:4]
     key = create_tenant(env, run_id)
     generated = time.perf_counter()
-    batches = encoded_batches(feed(args.customers, run_id), args.batch)
+    batches = encoded_batches(args.customers, args.batch, run_id)
     generate_s = time.perf_counter() - generated
     log = (work / "gunicorn.log").open("w")
     gunicorn = Path(sys.executable).with_name("gunicorn")
