@@ -14,3 +14,26 @@ def test_integrity_error_becomes_conflict_problem():
     assert response.data["type"].endswith("/conflict")
     assert response.data["status"] == 409
     assert response.content_type == "application/problem+json"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/customers/-5/", "/api/v1/customers/abc/", "/api/v1/nothing-here/"])
+def test_an_api_url_no_route_matches_is_a_404_problem(url, org_a, client_as):
+    # found by the schemathesis run: ids the route refuses used to get the HTML 404 page
+    from tests.api.helpers import assert_problem
+
+    body = assert_problem(client_as(org_a, "api_key").get(url), 404)
+    assert body["type"].endswith("/not-found")
+
+
+def test_outside_the_api_the_404_is_still_the_html_page(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("url", ["/api/v1/customers/", "/api/v1/webhooks/deliveries/"])
+def test_a_cursor_that_is_not_ours_is_a_400_naming_it(url, org_a, client_as):
+    # found by the schemathesis run: DRF answers an undecodable cursor with 404
+    from tests.api.helpers import assert_problem
+
+    assert_problem(client_as(org_a, "api_key").get(url, {"cursor": "not-a-cursor"}), 400, field="cursor")

@@ -49,6 +49,25 @@ def problem_response(
     return response
 
 
+def not_found_handler(request, exception=None):
+    """Django's 404 for URLs no route matches (``/api/v1/customers/abc/``): problem details
+    under ``/api/``, like every other API error; the HTML page elsewhere."""
+    import json
+
+    from django.http import HttpResponseNotFound
+    from django.views.defaults import page_not_found
+
+    if not request.path.startswith("/api/"):
+        return page_not_found(request, exception)
+    body = {
+        "type": PROBLEM_BASE + "not-found",
+        "title": str(exceptions.NotFound.default_detail),
+        "status": status.HTTP_404_NOT_FOUND,
+        "detail": str(exceptions.NotFound.default_detail),
+    }
+    return HttpResponseNotFound(json.dumps(body), content_type=PROBLEM_CONTENT_TYPE)
+
+
 def problem_details_handler(exc, context):
     if isinstance(exc, IntegrityError):
         # Two writes raced past validation into a database constraint: report a conflict
