@@ -37,3 +37,32 @@ def test_a_cursor_that_is_not_ours_is_a_400_naming_it(url, org_a, client_as):
     from tests.api.helpers import assert_problem
 
     assert_problem(client_as(org_a, "api_key").get(url, {"cursor": "not-a-cursor"}), 400, field="cursor")
+
+
+@pytest.mark.parametrize(
+    ("url", "param"),
+    [
+        ("/api/v1/payments/", "holding"),
+        ("/api/v1/monthly-summaries/", "customer"),
+        ("/api/v1/holdings/", "customer"),
+        ("/api/v1/interactions/", "related_id"),
+        ("/api/v1/webhooks/deliveries/", "endpoint"),
+    ],
+)
+@pytest.mark.parametrize("value", ["18031636524380721250304", "1.5", "0"])
+def test_an_id_filter_out_of_range_is_a_400_naming_it(url, param, value, org_a, client_as):
+    # found by the schemathesis run: a 23-digit id overflowed the database integer (500)
+    from tests.api.helpers import assert_problem
+
+    assert_problem(client_as(org_a, "api_key").get(url, {param: value}), 400, field=param)
+
+
+def test_a_form_body_with_too_many_fields_is_a_400_problem(org_a, client_as):
+    # found by the schemathesis run: Django's refusal surfaced as its HTML 400 page
+    from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
+    from tests.api.helpers import assert_problem
+
+    body = encode_multipart(BOUNDARY, {"customer_ids": ["1"] * 1500, "to_owner": "1"})
+    response = client_as(org_a, "api_key").post("/api/v1/customers/reassign/", body, content_type=MULTIPART_CONTENT)
+    assert assert_problem(response, 400)["type"].endswith("/bad-request")

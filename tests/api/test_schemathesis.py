@@ -38,7 +38,7 @@ INTEGRATION_PATHS = (
     "/api/v1/webhooks/",
 )
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 8
 SEED = 20261123
 
 

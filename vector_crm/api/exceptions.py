@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -77,6 +77,14 @@ def problem_details_handler(exc, context):
             title=_("The request conflicts with the current state of the data."),
             detail=_("Another request changed the same record at the same time; retry."),
             type_="conflict",
+        )
+    if isinstance(exc, SuspiciousOperation):
+        # Django refused the body while parsing it (too many fields, too large).
+        return problem_response(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            title=_("The request body was refused."),
+            detail=str(exc),
+            type_="bad-request",
         )
     if isinstance(exc, DomainError):
         errors = [{"field": exc.field, "code": exc.code, "message": exc.message}]
