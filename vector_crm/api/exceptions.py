@@ -125,9 +125,10 @@ def problem_details_handler(exc, context):
         )
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+    title = str(getattr(exc, "default_detail", detail))
     return problem_response(
         status_code=response.status_code,
-        title=str(getattr(exc, "default_detail", detail)),
+        title=title if "{" not in title else str(detail),  # templated titles ("{media_type}") read oddly
         detail=str(detail),
         type_=str(code).replace("_", "-"),
         headers={k: v for k, v in response.headers.items() if k.lower() != "content-type"},

@@ -105,6 +105,7 @@ THROTTLED = {"429": "Too many requests; retry after `Retry-After` seconds"}
 WRITE_ERRORS = {
     "409": "The same Idempotency-Key is still being processed, or a concurrent write conflicted",
     "422": "Idempotency-Key reused with another body or path",
+    "415": "The body's Content-Type is not one the operation reads, or the body cannot be parsed as it",
 }
 OBJECT_ERRORS = {"404": "Not found (also another institution's object)"}
 PRECONDITION_ERRORS = {"412": "If-Match does not match the object's current ETag"}
