@@ -187,6 +187,20 @@ def job_progress(request, pk: int):
 # --- API credentials ------------------------------------------------------------------
 
 
+def _shown_once(request, template: str, context: dict) -> HttpResponse:
+    """A page with a secret on it: never cached, never stored."""
+    response = render(request, template, context)
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _form_error(form, exc: DomainError) -> None:
+    if exc.status_code != 400:
+        raise exc
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
 def _credentials_page(request, form: ApiCredentialCreateForm, *, status: int = 200) -> HttpResponse:
     context = {"credentials": selectors.api_credential_list(), "form": form}
     return render(request, "settings/api_credentials.html", context, status=status)
@@ -212,16 +226,11 @@ def api_credential_list(request):
                 scopes=form.cleaned_data["scopes"],
             )
         except DomainError as exc:
-            if exc.status_code != 400:
-                raise
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            _form_error(form, exc)
         else:
-            response = render(
+            return _shown_once(
                 request, "settings/api_credential_created.html", {"credential": credential, "api_key": raw_key}
             )
-            add_never_cache_headers(response)
-            response["Cache-Control"] = "no-store"
-            return response
     return _credentials_page(request, form, status=422)
 
 
@@ -239,20 +248,6 @@ def api_credential_revoke(request, pk: int):
 
 WEBHOOKS_CAPABILITY = services.WEBHOOKS_CAPABILITY
 DELIVERIES_PER_PAGE = 25
-
-
-def _shown_once(request, template: str, context: dict) -> HttpResponse:
-    """A page with a secret on it: never cached, never stored."""
-    response = render(request, template, context)
-    add_never_cache_headers(response)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _form_error(form, exc: DomainError) -> None:
-    if exc.status_code != 400:
-        raise exc
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 @member_required(WEBHOOKS_CAPABILITY)
