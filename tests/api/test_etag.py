@@ -145,20 +145,19 @@ def _backends_waiting_for_a_lock() -> int:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("endpoint", UPDATABLE_ENDPOINTS, ids=str)
 def test_two_concurrent_updates_with_the_same_if_match_give_one_success_and_one_412(
-    pg_only, org_a, api_key_for, monkeypatch
+    endpoint, pg_only, org_a, api_key_for, monkeypatch
 ):
     import threading
 
     from django.db import transaction
 
-    from customers.api.views import CustomerViewSet
-    from customers.models import Customer
+    from vector_crm.api.urls import router
     from vector_crm.roles import ALL_SCOPES
 
-    # given a customer and its current ETag, read by two clients of the same bank
-    endpoint = UPDATABLE_ENDPOINTS[0]
-    assert endpoint.model is Customer
+    # given an object and its current ETag, read by two clients of the same bank
+    viewset = next(viewset for _prefix, viewset, basename in router.registry if basename == endpoint.basename)
     obj = build(org_a, endpoint.make)
     url = endpoint.detail_url(obj.pk)
     first_client = api_key_for(org_a.tenant, scopes=list(ALL_SCOPES))
@@ -168,25 +167,24 @@ def test_two_concurrent_updates_with_the_same_if_match_give_one_success_and_one_
 
     # and a hook that holds the first writer's transaction open after its service wrote
     first_wrote, release = threading.Event(), threading.Event()
-    real_update = CustomerViewSet.update_service
-    calls: list[str] = []
+    real_perform_update = viewset.perform_update
+    writes: list[int] = []
 
-    def held_update(**kwargs):
+    def held_perform_update(self, serializer):
         with transaction.atomic():  # the service's own transaction, whichever is outermost
-            result = real_update(**kwargs)
-            calls.append(kwargs["data"]["city"])
-            if len(calls) == 1:
+            real_perform_update(self, serializer)
+            writes.append(serializer.instance.pk)
+            if len(writes) == 1:
                 first_wrote.set()
                 release.wait(timeout=30)
-        return result
 
-    monkeypatch.setattr(CustomerViewSet, "update_service", staticmethod(held_update))
+    monkeypatch.setattr(viewset, "perform_update", held_perform_update)
     results: dict = {}
     first = threading.Thread(
-        target=_patch_in_thread, args=(first_client, url, {"city": "Cali"}, etag, results, "first")
+        target=_patch_in_thread, args=(first_client, url, endpoint.patch_body, etag, results, "first")
     )
     second = threading.Thread(
-        target=_patch_in_thread, args=(second_client, url, {"city": "Pasto"}, etag, results, "second")
+        target=_patch_in_thread, args=(second_client, url, endpoint.patch_body, etag, results, "second")
     )
 
     # when the first update is inside its transaction and the second arrives with the same ETag
@@ -202,7 +200,8 @@ def test_two_concurrent_updates_with_the_same_if_match_give_one_success_and_one_
     # then the first wins and the second is told its ETag is stale; only one write happened
     assert results["first"].status_code == 200, results["first"].content
     assert_problem(results["second"], 412)
-    assert calls == ["Cali"]
-    assert row(Customer, obj.pk)["city"] == "Cali"
+    assert writes == [obj.pk]
+    stored = row(endpoint.model, obj.pk)
+    assert {name: str(stored[name]) for name in endpoint.patch_body} == endpoint.patch_body
     assert audit_count(org_a.tenant) == audits + 1
     assert first_client.get(url)["ETag"] == results["first"]["ETag"]
