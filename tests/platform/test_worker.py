@@ -81,10 +81,15 @@ def _dedicated_redis_url(url: str) -> str:
 
 def _reset_broker_connections() -> None:
     """Forget the cached broker pool, producer pool, queues and router of this process."""
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
     app.__dict__.pop("amqp", None)
+    # kombu keeps producer pools per connection in a process-wide group: with the same
+    # Redis URL in two tests the second would get the first's (closed) pool back.
+    pools.reset()
 
 
 class Broker:
