@@ -35,6 +35,7 @@ from customers.models import (
     Product,
 )
 from customers.selectors import branch_list, product_list, search_filter, tenant_members
+from vector_crm.api.filters import IdFilter
 
 
 def _branches(request) -> QuerySet[Branch]:
@@ -115,7 +116,7 @@ class ProductFilterSet(filters.FilterSet):
 class HoldingFilterSet(filters.FilterSet):
     """Accounts by customer, product, category, status, days past due and maturity."""
 
-    customer = filters.NumberFilter(label=_("Customer"))
+    customer = IdFilter(label=_("Customer"))
     product = filters.ModelChoiceFilter(queryset=_products, label=_("Product"))
     category = filters.ChoiceFilter(
         field_name="product__category", choices=ProductCategory.choices, label=_("Category")
@@ -133,8 +134,8 @@ class HoldingFilterSet(filters.FilterSet):
 class MonthlyAccountSummaryFilterSet(filters.FilterSet):
     """Account-months by holding, customer and month range."""
 
-    holding = filters.NumberFilter(label=_("Account"))
-    customer = filters.NumberFilter(label=_("Customer"))
+    holding = IdFilter(label=_("Account"))
+    customer = IdFilter(label=_("Customer"))
     month = filters.DateFromToRangeFilter(label=_("Month"))
 
     class Meta:
@@ -145,8 +146,8 @@ class MonthlyAccountSummaryFilterSet(filters.FilterSet):
 class PaymentFilterSet(filters.FilterSet):
     """Instalments by holding, customer, due date range and whether they were paid."""
 
-    holding = filters.NumberFilter(label=_("Account"))
-    customer = filters.NumberFilter(label=_("Customer"))
+    holding = IdFilter(label=_("Account"))
+    customer = IdFilter(label=_("Customer"))
     due_date = filters.DateFromToRangeFilter(label=_("Due date"))
     paid = filters.BooleanFilter(field_name="paid_on", lookup_expr="isnull", exclude=True, label=_("Paid"))
 
@@ -159,7 +160,7 @@ class InteractionFilterSet(filters.FilterSet):
     """Timeline entries by customer, channel, direction, type, outcome, date and what they
     belong to (a case, opportunity, campaign or task)."""
 
-    customer = filters.NumberFilter(label=_("Customer"))
+    customer = IdFilter(label=_("Customer"))
     channel = filters.ChoiceFilter(choices=Channel.choices, label=_("Channel"))
     direction = filters.ChoiceFilter(choices=Direction.choices, label=_("Direction"))
     interaction_type = filters.ChoiceFilter(choices=InteractionType.choices, label=_("Type"))
@@ -167,7 +168,7 @@ class InteractionFilterSet(filters.FilterSet):
     user = filters.ModelChoiceFilter(queryset=_members, label=_("User"))
     occurred = filters.DateFromToRangeFilter(field_name="occurred_at", label=_("When"))
     related_kind = filters.ChoiceFilter(choices=RelatedKind.choices, label=_("Belongs to"))
-    related_id = filters.NumberFilter(label=_("Related id"))
+    related_id = IdFilter(label=_("Related id"))
 
     class Meta:
         model = Interaction

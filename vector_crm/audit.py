@@ -49,6 +49,18 @@ def audit_entries_for(instance):
     ).order_by("-timestamp")
 
 
+def audit_action(instance, action: str, **data) -> None:
+    """An audit entry for a business action that changes no audited field of ``instance``
+    (a rotated secret, a redelivery): ``additional_data`` names the action and its data."""
+    from auditlog.models import LogEntry
+
+    from vector_crm.models import AuditLogEntry
+
+    AuditLogEntry.objects.log_create(
+        instance, force_log=True, action=LogEntry.Action.UPDATE, changes={}, additional_data={"action": action, **data}
+    )
+
+
 def acting_as(actor):
     """Attribute audit entries written in the block to ``actor`` (a User, or None: system)."""
     import contextlib

@@ -29,9 +29,15 @@ def purge_expired_idempotency_keys() -> int:
 
 WEBHOOK_BATCH_SIZE = 50
 WEBHOOK_TIMEOUT_SECONDS = 10
-# A claimed delivery is due again after this lease: a worker killed mid-POST leaves it
-# claimed, and the sweep redelivers it (same event id) once the lease has passed.
-WEBHOOK_LEASE_SECONDS = 120
+
+
+def webhook_lease_seconds() -> int:
+    """A claimed delivery is due again after this lease (``VECTOR_WEBHOOK_LEASE_SECONDS``,
+    default 120 s): a worker killed mid-POST leaves it claimed, and the sweep redelivers it
+    (same event id) once the lease has passed."""
+    from django.conf import settings
+
+    return settings.VECTOR_WEBHOOK_LEASE_SECONDS
 
 
 def _claim_due_deliveries(now) -> list[int]:
@@ -50,7 +56,7 @@ def _claim_due_deliveries(now) -> list[int]:
         ids = list(due.values_list("pk", flat=True)[:WEBHOOK_BATCH_SIZE])
         if ids:
             WebhookDelivery.objects.filter(pk__in=ids).update(
-                next_attempt_at=now + dt.timedelta(seconds=WEBHOOK_LEASE_SECONDS)
+                next_attempt_at=now + dt.timedelta(seconds=webhook_lease_seconds())
             )
     return ids
 

@@ -63,6 +63,8 @@ def register_event_type(name: str, description: str = "") -> None:
 
 register_event_type("customer.created", "A customer was created.")
 register_event_type("customer.updated", "A customer's data changed.")
+register_event_type("webhook.test", "A test event an administrator sent to one endpoint.")
+TEST_EVENT_TYPE = "webhook.test"
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -84,9 +86,16 @@ def _json_safe(payload: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(payload, cls=_PayloadEncoder))
 
 
-def event_emit(*, type: str, payload: dict[str, Any], aggregate: Any) -> OutboxEvent:  # noqa: A002
+def event_emit(
+    *,
+    type: str,  # noqa: A002
+    payload: dict[str, Any],
+    aggregate: Any,
+    endpoints: list[WebhookEndpoint] | None = None,
+) -> OutboxEvent:
     """Write the event and its deliveries in the caller's transaction; queue delivery
-    after commit. ``aggregate`` is the changed model instance."""
+    after commit. ``aggregate`` is the changed model instance. ``endpoints`` (the test
+    event) delivers to exactly those instead of the active endpoints subscribed to ``type``."""
     if type not in EVENT_DESCRIPTIONS:
         raise ValueError(f"Unregistered event type {type!r}: call register_event_type first.")
     tenant_id = require_tenant_id()
@@ -100,7 +109,8 @@ def event_emit(*, type: str, payload: dict[str, Any], aggregate: Any) -> OutboxE
         aggregate_type=aggregate._meta.label_lower,
         aggregate_id=str(aggregate.pk),
     )
-    endpoints = [ep for ep in WebhookEndpoint.objects.filter(is_active=True).order_by("pk") if ep.wants(type)]
+    if endpoints is None:
+        endpoints = [ep for ep in WebhookEndpoint.objects.filter(is_active=True).order_by("pk") if ep.wants(type)]
     if endpoints:
         WebhookDelivery.objects.bulk_create(
             [WebhookDelivery(tenant_id=tenant_id, endpoint=ep, event=event, next_attempt_at=now) for ep in endpoints]

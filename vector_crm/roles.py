@@ -67,6 +67,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "jobs.run",
             "admin.access",
             "credentials.manage",
+            "webhooks.view",
             "webhooks.manage",
         }
     ),
@@ -93,6 +94,7 @@ SCOPE_FAMILIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"interactions.create", "interactions.change", "interactions.delete"}),
     ),
     "jobs": (frozenset({"jobs.view"}), frozenset({"jobs.run"})),
+    "webhooks": (frozenset({"webhooks.view"}), frozenset({"webhooks.manage"})),
 }
 ALL_SCOPES = tuple(f"{family}:{mode}" for family in SCOPE_FAMILIES for mode in ("read", "write"))
 

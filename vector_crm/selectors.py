@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from vector_crm.errors import NotFound
-from vector_crm.models import ApiCredential, Job
+from vector_crm.models import ApiCredential, DeliveryStatus, Job, WebhookDelivery, WebhookEndpoint
 
 
 def job_list() -> QuerySet[Job]:
@@ -46,3 +46,38 @@ def access_api_credential(credential_id: int) -> ApiCredential:
     if credential is None:
         raise NotFound()
     return credential
+
+
+def webhook_endpoint_list() -> QuerySet[WebhookEndpoint]:
+    """The current tenant's webhook endpoints, newest first, with their delivery counts
+    per status (one aggregate query)."""
+    from django.db.models import Count, Q
+
+    counts = {
+        f"{status}_count": Count("deliveries", filter=Q(deliveries__status=status)) for status in DeliveryStatus.values
+    }
+    return WebhookEndpoint.objects.select_related("created_by").annotate(**counts).order_by("-created_at", "-id")
+
+
+def access_webhook_endpoint(endpoint_id: int) -> WebhookEndpoint:
+    """The current tenant's endpoint, or NotFound (also for another tenant's id)."""
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise NotFound()
+    return endpoint
+
+
+def webhook_delivery_list(endpoint: WebhookEndpoint | None = None) -> QuerySet[WebhookDelivery]:
+    """The delivery log, newest first, with its event (one query per page)."""
+    deliveries = WebhookDelivery.objects.select_related("event", "endpoint")
+    if endpoint is not None:
+        deliveries = deliveries.filter(endpoint=endpoint)
+    return deliveries.order_by("-created_at", "-id")
+
+
+def access_webhook_delivery(delivery_id: int, *, endpoint: WebhookEndpoint | None = None) -> WebhookDelivery:
+    """One delivery of the current tenant (of ``endpoint`` if given), or NotFound."""
+    delivery = webhook_delivery_list(endpoint).filter(pk=delivery_id).first()
+    if delivery is None:
+        raise NotFound()
+    return delivery

@@ -234,6 +234,12 @@ REST_FRAMEWORK = {
 # (2.5 MB) would refuse the largest ones before validation.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 VECTOR_API_RATE_PER_MINUTE = int(os.environ.get("VECTOR_API_RATE_PER_MINUTE", "1200"))
+# Webhook URLs must be https; plain http is accepted for localhost / 127.0.0.1 / [::1]
+# receivers only when this is on (development, the tests' local receivers).
+VECTOR_WEBHOOKS_ALLOW_LOCAL_HTTP = env_bool("VECTOR_WEBHOOKS_ALLOW_LOCAL_HTTP", DEBUG)
+# Seconds a delivery run holds the deliveries it claimed; after that the minute sweep
+# sends them again (a worker killed mid-POST). Keep it above the 10 s POST timeout.
+VECTOR_WEBHOOK_LEASE_SECONDS = int(os.environ.get("VECTOR_WEBHOOK_LEASE_SECONDS", "120"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "VECTOR CRM API",
     "DESCRIPTION": "Multi-tenant CRM for financial institutions. Authenticate with "

@@ -1,4 +1,4 @@
-"""Browser UI of the platform: sign-in, home, institution switch, jobs, API credentials."""
+"""Browser UI of the platform: sign-in, home, institution switch, jobs, API credentials, webhooks."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
@@ -20,4 +20,18 @@ urlpatterns = [
     path("jobs/<int:pk>/progress/", views.job_progress, name="job_progress"),
     path("settings/api-credentials/", views.api_credential_list, name="api_credential_list"),
     path("settings/api-credentials/<int:pk>/revoke/", views.api_credential_revoke, name="api_credential_revoke"),
+    path("settings/webhooks/", views.webhook_list, name="webhook_list"),
+    path("settings/webhooks/<int:pk>/", views.webhook_detail, name="webhook_detail"),
+    path("settings/webhooks/<int:pk>/rotate-secret/", views.webhook_rotate_secret, name="webhook_rotate_secret"),
+    path("settings/webhooks/<int:pk>/active/", views.webhook_set_active, name="webhook_set_active"),
+    path("settings/webhooks/<int:pk>/delete/", views.webhook_delete, name="webhook_delete"),
+    path("settings/webhooks/<int:pk>/test/", views.webhook_send_test, name="webhook_send_test"),
+    path(
+        "settings/webhooks/<int:pk>/redeliver-failed/", views.webhook_redeliver_failed, name="webhook_redeliver_failed"
+    ),
+    path(
+        "settings/webhooks/<int:pk>/deliveries/<int:delivery_pk>/redeliver/",
+        views.webhook_delivery_redeliver,
+        name="webhook_delivery_redeliver",
+    ),
 ]

@@ -14,3 +14,5 @@ urlpatterns = [
     path("", include("vector_crm.ui_urls")),
     path("customers/", include("customers.urls")),
 ]
+
+handler404 = "vector_crm.api.exceptions.not_found_handler"

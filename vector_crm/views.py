@@ -1,5 +1,5 @@
 """Browser UI of the platform: home per role, tenant switch, jobs and their progress, API
-credentials, and the shared view helpers (``member_required``, ``is_htmx``) the apps' views use."""
+credentials, webhooks, and the shared view helpers (``member_required``, ``is_htmx``) the apps' views use."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from customers import selectors as customer_selectors
 from customers.choices import LifecycleStatus, ProductCategory
 from vector_crm import selectors, services
 from vector_crm.errors import DomainError, NotFound, PermissionDeniedError
-from vector_crm.forms import ApiCredentialCreateForm
+from vector_crm.forms import ApiCredentialCreateForm, WebhookEndpointForm
 from vector_crm.middleware import SESSION_TENANT_KEY
 from vector_crm.roles import Role
 from vector_crm.templatetags.vector_ui import STAGES_BY_KEY
@@ -187,6 +187,20 @@ def job_progress(request, pk: int):
 # --- API credentials ------------------------------------------------------------------
 
 
+def _shown_once(request, template: str, context: dict) -> HttpResponse:
+    """A page with a secret on it: never cached, never stored."""
+    response = render(request, template, context)
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _form_error(form, exc: DomainError) -> None:
+    if exc.status_code != 400:
+        raise exc
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
 def _credentials_page(request, form: ApiCredentialCreateForm, *, status: int = 200) -> HttpResponse:
     context = {"credentials": selectors.api_credential_list(), "form": form}
     return render(request, "settings/api_credentials.html", context, status=status)
@@ -212,16 +226,11 @@ def api_credential_list(request):
                 scopes=form.cleaned_data["scopes"],
             )
         except DomainError as exc:
-            if exc.status_code != 400:
-                raise
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            _form_error(form, exc)
         else:
-            response = render(
+            return _shown_once(
                 request, "settings/api_credential_created.html", {"credential": credential, "api_key": raw_key}
             )
-            add_never_cache_headers(response)
-            response["Cache-Control"] = "no-store"
-            return response
     return _credentials_page(request, form, status=422)
 
 
@@ -233,3 +242,139 @@ def api_credential_revoke(request, pk: int):
     services.api_credential_revoke(actor=request.user, membership=request.membership, credential=credential)
     messages.success(request, _("Clave «%(name)s» revocada.") % {"name": credential.name})
     return redirect("api_credential_list")
+
+
+# --- Webhooks -------------------------------------------------------------------------
+
+WEBHOOKS_CAPABILITY = services.WEBHOOKS_CAPABILITY
+DELIVERIES_PER_PAGE = 25
+
+
+@member_required(WEBHOOKS_CAPABILITY)
+@require_http_methods(["GET", "POST"])
+def webhook_list(request):
+    """The tenant's webhook endpoints and the form to register one; the signing secret is
+    shown once, on the answer to the POST."""
+    form = WebhookEndpointForm(request.POST if request.method == "POST" else None, initial={"is_active": True})
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint, secret = services.webhook_endpoint_create(
+                actor=request.user, membership=request.membership, **form.cleaned_data
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            return _shown_once(
+                request, "settings/webhook_secret.html", {"endpoint": endpoint, "secret": secret, "created": True}
+            )
+    context = {"endpoints": list(selectors.webhook_endpoint_list()), "form": form}
+    return render(request, "settings/webhooks.html", context, status=422 if form.is_bound else 200)
+
+
+def _deliveries_page(request, endpoint):
+    from django.core.paginator import Paginator
+
+    from vector_crm.api.filters import WebhookDeliveryFilterSet
+
+    filterset = WebhookDeliveryFilterSet(
+        {"status": request.GET.get("status", "")}, queryset=selectors.webhook_delivery_list(endpoint)
+    )
+    deliveries = filterset.qs if filterset.is_valid() else selectors.webhook_delivery_list(endpoint).none()
+    page = Paginator(deliveries, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    return filterset, page
+
+
+@member_required(WEBHOOKS_CAPABILITY)
+@require_http_methods(["GET", "POST"])
+def webhook_detail(request, pk: int):
+    """One endpoint: its settings form, actions and delivery log (newest first, paged,
+    filtered by status)."""
+    endpoint = selectors.access_webhook_endpoint(pk)
+    initial = {name: getattr(endpoint, name) for name in ("url", "description", "event_types", "is_active")}
+    form = WebhookEndpointForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.webhook_endpoint_update(
+                actor=request.user, membership=request.membership, endpoint=endpoint, **form.cleaned_data
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Endpoint actualizado."))
+            return redirect("webhook_detail", pk=endpoint.pk)
+    filterset, page = _deliveries_page(request, endpoint)
+    context = {
+        "endpoint": endpoint,
+        "form": form,
+        "filterset": filterset,
+        "page": page,
+        "status_filter": request.GET.get("status", ""),
+    }
+    return render(request, "settings/webhook_detail.html", context, status=422 if form.is_bound else 200)
+
+
+@member_required(WEBHOOKS_CAPABILITY)
+@require_POST
+def webhook_rotate_secret(request, pk: int):
+    endpoint = selectors.access_webhook_endpoint(pk)
+    endpoint, secret = services.webhook_endpoint_rotate_secret(
+        actor=request.user, membership=request.membership, endpoint=endpoint
+    )
+    return _shown_once(request, "settings/webhook_secret.html", {"endpoint": endpoint, "secret": secret})
+
+
+@member_required(WEBHOOKS_CAPABILITY)
+@require_POST
+def webhook_set_active(request, pk: int):
+    endpoint = selectors.access_webhook_endpoint(pk)
+    active = request.POST.get("active") == "1"
+    services.webhook_endpoint_update(
+        actor=request.user, membership=request.membership, endpoint=endpoint, is_active=active
+    )
+    messages.success(
+        request, _("Endpoint activado.") if active else _("Endpoint desactivado: no recibirá eventos nuevos.")
+    )
+    return redirect("webhook_detail", pk=endpoint.pk)
+
+
+@member_required(WEBHOOKS_CAPABILITY)
+@require_POST
+def webhook_delete(request, pk: int):
+    endpoint = selectors.access_webhook_endpoint(pk)
+    services.webhook_endpoint_delete(actor=request.user, membership=request.membership, endpoint=endpoint)
+    messages.success(request, _("Endpoint «%(url)s» eliminado.") % {"url": endpoint.url})
+    return redirect("webhook_list")
+
+
+@member_required(WEBHOOKS_CAPABILITY)
+@require_POST
+def webhook_send_test(request, pk: int):
+    endpoint = selectors.access_webhook_endpoint(pk)
+    try:
+        services.webhook_send_test(actor=request.user, membership=request.membership, endpoint=endpoint)
+    except DomainError as exc:
+        if exc.status_code != 400:
+            raise
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Evento de prueba en cola; su entrega aparece en el registro."))
+    return redirect("webhook_detail", pk=endpoint.pk)
+
+
+@member_required(WEBHOOKS_CAPABILITY)
+@require_POST
+def webhook_redeliver_failed(request, pk: int):
+    endpoint = selectors.access_webhook_endpoint(pk)
+    queued = services.webhook_redeliver_failed(actor=request.user, membership=request.membership, endpoint=endpoint)
+    messages.success(request, _("%(count)d entregas en cola para reenviarse.") % {"count": queued})
+    return redirect("webhook_detail", pk=endpoint.pk)
+
+
+@member_required(WEBHOOKS_CAPABILITY)
+@require_POST
+def webhook_delivery_redeliver(request, pk: int, delivery_pk: int):
+    endpoint = selectors.access_webhook_endpoint(pk)
+    delivery = selectors.access_webhook_delivery(delivery_pk, endpoint=endpoint)
+    services.webhook_redeliver(actor=request.user, membership=request.membership, delivery=delivery)
+    messages.success(request, _("Entrega en cola para reenviarse con el mismo id de evento."))
+    return redirect("webhook_detail", pk=endpoint.pk)

@@ -19,7 +19,7 @@ from django.db.models import Model
 
 from customers.models import Branch, Customer, Holding, Interaction, MonthlyAccountSummary, Payment, Product
 from tests import factories as f
-from vector_crm.models import Job
+from vector_crm.models import Job, WebhookDelivery, WebhookEndpoint
 from vector_crm.tenancy import tenant_context
 
 _serial = itertools.count(1)
@@ -65,6 +65,24 @@ def make_interaction(org) -> Interaction:
 
 def make_job(org) -> Job:
     return f.JobFactory(tenant=org.tenant, kind="customers.import")
+
+
+def make_webhook_endpoint(org) -> WebhookEndpoint:
+    return f.WebhookEndpointFactory(tenant=org.tenant)
+
+
+def make_webhook_delivery(org) -> WebhookDelivery:
+    endpoint = make_webhook_endpoint(org)
+    return f.WebhookDeliveryFactory(tenant=org.tenant, endpoint=endpoint, event=f.OutboxEventFactory(tenant=org.tenant))
+
+
+def webhook_endpoint_body(org) -> dict:
+    return {
+        "url": f"https://erp.example.com/hooks/{unique_number()}",
+        "description": "ERP del banco",
+        "event_types": ["customer.created", "customer.updated"],
+        "is_active": True,
+    }
 
 
 def customer_body(org) -> dict:
@@ -220,6 +238,21 @@ ENDPOINTS = [
         create_only_references=("customer",),
     ),
     Endpoint("job", "jobs", Job, make_job, actions=frozenset({"list", "retrieve"})),
+    Endpoint(
+        "webhook-endpoint",
+        "webhooks",
+        WebhookEndpoint,
+        make_webhook_endpoint,
+        create_body=webhook_endpoint_body,
+        patch_body={"description": "ERP nuevo", "url": "https://erp.example.com/v2/hooks"},
+    ),
+    Endpoint(
+        "webhook-delivery",
+        "webhooks/deliveries",
+        WebhookDelivery,
+        make_webhook_delivery,
+        actions=frozenset({"list", "retrieve"}),
+    ),
 ]
 
 # Routed endpoints the shared classes cannot express, with the reason. The bulk upserts

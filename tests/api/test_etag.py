@@ -112,3 +112,96 @@ def test_stale_if_match_on_another_tenants_object_is_still_404(org_a, org_b, cli
         UPDATABLE_ENDPOINTS[0].detail_url(obj.pk), {"city": "Cali"}, format="json", HTTP_IF_MATCH='"x"'
     )
     assert_problem(response, 404)
+
+
+def _patch_in_thread(client, url, body, etag, results, name):
+    from django.db import connection
+
+    try:
+        results[name] = client.patch(url, body, format="json", HTTP_IF_MATCH=etag)
+    finally:
+        connection.close()
+
+
+def _wait_until(condition, timeout: float = 30.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _backends_waiting_for_a_lock() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("endpoint", UPDATABLE_ENDPOINTS, ids=str)
+def test_two_concurrent_updates_with_the_same_if_match_give_one_success_and_one_412(
+    endpoint, pg_only, org_a, api_key_for, monkeypatch
+):
+    import threading
+
+    from django.db import transaction
+
+    from vector_crm.api.urls import router
+    from vector_crm.roles import ALL_SCOPES
+
+    # given an object and its current ETag, read by two clients of the same bank
+    viewset = next(viewset for _prefix, viewset, basename in router.registry if basename == endpoint.basename)
+    obj = build(org_a, endpoint.make)
+    url = endpoint.detail_url(obj.pk)
+    first_client = api_key_for(org_a.tenant, scopes=list(ALL_SCOPES))
+    second_client = api_key_for(org_a.tenant, scopes=list(ALL_SCOPES))
+    etag = first_client.get(url)["ETag"]
+    audits = audit_count(org_a.tenant)
+
+    # and a hook that holds the first writer's transaction open after its service wrote
+    first_wrote, release = threading.Event(), threading.Event()
+    real_perform_update = viewset.perform_update
+    writes: list[int] = []
+
+    def held_perform_update(self, serializer):
+        with transaction.atomic():  # the service's own transaction, whichever is outermost
+            real_perform_update(self, serializer)
+            writes.append(serializer.instance.pk)
+            if len(writes) == 1:
+                first_wrote.set()
+                release.wait(timeout=30)
+
+    monkeypatch.setattr(viewset, "perform_update", held_perform_update)
+    results: dict = {}
+    first = threading.Thread(
+        target=_patch_in_thread, args=(first_client, url, endpoint.patch_body, etag, results, "first")
+    )
+    second = threading.Thread(
+        target=_patch_in_thread, args=(second_client, url, endpoint.patch_body, etag, results, "second")
+    )
+
+    # when the first update is inside its transaction and the second arrives with the same ETag
+    first.start()
+    assert first_wrote.wait(timeout=30)
+    second.start()
+    # the second waits on the row lock (or, without one, would already have finished)
+    assert _wait_until(lambda: _backends_waiting_for_a_lock() >= 1 or not second.is_alive())
+    release.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+
+    # then the first wins and the second is told its ETag is stale; only one write happened
+    assert results["first"].status_code == 200, results["first"].content
+    assert_problem(results["second"], 412)
+    assert writes == [obj.pk]
+    stored = row(endpoint.model, obj.pk)
+    assert {name: str(stored[name]) for name in endpoint.patch_body} == endpoint.patch_body
+    assert audit_count(org_a.tenant) == audits + 1
+    assert first_client.get(url)["ETag"] == results["first"]["ETag"]

@@ -57,6 +57,11 @@ class Receiver:
 
 
 @pytest.fixture(autouse=True)
+def _local_receivers_allowed(settings):
+    settings.VECTOR_WEBHOOKS_ALLOW_LOCAL_HTTP = True  # the Receiver listens on http://127.0.0.1
+
+
+@pytest.fixture(autouse=True)
 def _no_broker(monkeypatch):
     queued: list[int] = []
     monkeypatch.setattr(jobs.deliver_webhooks, "delay", lambda tenant_id: queued.append(tenant_id))

@@ -10,6 +10,7 @@ concurrent runs sharing a Redis never take each other's messages.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import signal
@@ -25,6 +26,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.utils.timezone import now as django_now
 
 from customers.choices import LifecycleStatus
 from customers.jobs import REFRESH_DELINQUENCY, refresh_delinquency
@@ -79,10 +81,15 @@ def _dedicated_redis_url(url: str) -> str:
 
 def _reset_broker_connections() -> None:
     """Forget the cached broker pool, producer pool, queues and router of this process."""
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
     app.__dict__.pop("amqp", None)
+    # kombu keeps producer pools per connection in a process-wide group: with the same
+    # Redis URL in two tests the second would get the first's (closed) pool back.
+    pools.reset()
 
 
 class Broker:
@@ -170,6 +177,14 @@ class CeleryProcess:
         pytest.fail(
             f"{self.name}: no {pattern!r} within {timeout}s (exit {self.proc.poll()}):\n{self.output()[-4000:]}"
         )
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once, as a crash or the OOM killer would."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=15)
 
     def stop(self) -> None:
         """TERM the whole process group, then KILL what is left."""
@@ -320,3 +335,134 @@ def test_beat_sends_the_heartbeat_that_the_worker_runs(start_celery, tmp_path):
     worker.wait_for(r"Task vector_crm\.heartbeat\[[0-9a-f-]+\] succeeded", START_TIMEOUT)
     if settings.REDIS_URL:  # a shared cache: the health-check key is visible here too
         assert cache.get("vector_crm:heartbeat")
+
+
+class StallingReceiver:
+    """A local webhook receiver that records every request; the first one stalls (the
+    worker is inside the POST) until ``release`` or a timeout, the others get 200."""
+
+    def __init__(self, stall_seconds: float = 60):
+        import http.server
+        import threading
+
+        self.requests: list[dict] = []
+        self.first_arrived = threading.Event()
+        self.release = threading.Event()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"headers": dict(self.headers), "body": body})
+                if len(receiver.requests) == 1:
+                    receiver.first_arrived.set()
+                    receiver.release.wait(timeout=stall_seconds)
+                try:
+                    self.send_response(200)
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except OSError:
+                    pass  # the worker that sent it is gone
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def __enter__(self) -> StallingReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+LEASE_SECONDS = 3
+
+
+def test_killed_worker_mid_delivery_leads_to_redelivery_with_the_same_event_id(org_a, start_celery, settings, tmp_path):
+    from customers.services import customer_create
+    from vector_crm.jobs import sweep_webhook_deliveries
+    from vector_crm.models import DeliveryStatus, OutboxEvent, WebhookDelivery
+    from vector_crm.outbox import verify
+    from vector_crm.services import webhook_endpoint_create
+
+    settings.VECTOR_WEBHOOKS_ALLOW_LOCAL_HTTP = True
+    admin = org_a["tenant_admin"]
+    with StallingReceiver() as receiver:
+        # given an endpoint on a local receiver and a worker whose claims last LEASE_SECONDS
+        with tenant_context(org_a.tenant.pk):
+            endpoint, secret = webhook_endpoint_create(
+                actor=admin.user, membership=admin, url=receiver.url, event_types=["customer.created"]
+            )
+        first = start_celery("worker", env={"VECTOR_WEBHOOK_LEASE_SECONDS": str(LEASE_SECONDS)})
+        first.wait_for(r"\bready\.", START_TIMEOUT)
+
+        # when a customer is created (the delivery is queued on commit) and the worker is
+        # killed while its POST is at the receiver
+        with tenant_context(org_a.tenant.pk):
+            customer_create(
+                actor=admin.user,
+                membership=admin,
+                data={
+                    "kind": "person",
+                    "identification_type": "cc",
+                    "identification_number": "1098765432",
+                    "first_name": "Ana",
+                    "last_name": "Rojas",
+                },
+            )
+            event = OutboxEvent.objects.get()
+        assert receiver.first_arrived.wait(timeout=JOB_TIMEOUT), first.output()[-4000:]
+        first.kill()
+        receiver.release.set()
+        with tenant_context(org_a.tenant.pk):
+            claimed = WebhookDelivery.objects.get()
+        assert (claimed.status, claimed.attempts) == (DeliveryStatus.PENDING, 0)  # the outcome was never written
+
+        # then a fresh worker, run by the sweep once the lease has passed, delivers it again
+        second = start_celery("worker")
+        second.wait_for(r"\bready\.", START_TIMEOUT)
+        _wait_for(lambda: claimed.next_attempt_at <= django_now(), LEASE_SECONDS + 5, "the claim's lease to pass")
+        sweep_webhook_deliveries.delay()
+
+        def delivered():
+            with tenant_context(org_a.tenant.pk):
+                delivery = WebhookDelivery.objects.get()
+            return delivery if delivery.status == DeliveryStatus.SUCCEEDED else None
+
+        delivery = _wait_for(delivered, JOB_TIMEOUT, "the redelivery")
+        # and a later sweep finds nothing due
+        sweep_webhook_deliveries.delay()
+        sweeps = r"Task vector_crm\.sweep_webhook_deliveries\[[0-9a-f-]+\] succeeded in [0-9.]+s: (\d+)"
+        results = _wait_for(
+            lambda: len(re.findall(sweeps, second.output())) >= 2 and re.findall(sweeps, second.output()),
+            JOB_TIMEOUT,
+            "the second sweep",
+        )
+        assert results[:2] == ["1", "0"]
+
+    # the receiver got the stalled POST and the redelivery, with one event id and valid signatures
+    assert len(receiver.requests) == 2, [r["headers"].get("X-Vector-Event-Id") for r in receiver.requests]
+    for request in receiver.requests:
+        headers, body = request["headers"], request["body"]
+        assert headers["X-Vector-Event-Id"] == str(event.event_id)
+        assert json.loads(body)["id"] == str(event.event_id)
+        assert verify(secret, headers["X-Vector-Signature"], body, now=int(django_now().timestamp()))
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (DeliveryStatus.SUCCEEDED, 1, 200)
+    assert delivery.delivered_at is not None and delivery.endpoint_id == endpoint.pk

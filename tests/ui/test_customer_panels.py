@@ -20,7 +20,9 @@ def scratch_panels(monkeypatch):
 
 def test_a_registered_panel_renders_with_its_context(scratch_panels, client_for, org_a, book_a, settings, tmp_path):
     (tmp_path / "panel.html").write_text('<section data-testid="p">{{ label }} {{ customer.display_name }}</section>')
-    settings.TEMPLATES[0]["DIRS"] = [*settings.TEMPLATES[0]["DIRS"], tmp_path]
+    # Assign a new TEMPLATES (not a change inside the old one): the setting_changed signal
+    # resets the cached template engines, and the fixture restores the original afterwards.
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], tmp_path]}]
     seen = []
 
     def context(request, customer):

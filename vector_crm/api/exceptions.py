@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -49,6 +49,25 @@ def problem_response(
     return response
 
 
+def not_found_handler(request, exception=None):
+    """Django's 404 for URLs no route matches (``/api/v1/customers/abc/``): problem details
+    under ``/api/``, like every other API error; the HTML page elsewhere."""
+    import json
+
+    from django.http import HttpResponseNotFound
+    from django.views.defaults import page_not_found
+
+    if not request.path.startswith("/api/"):
+        return page_not_found(request, exception)
+    body = {
+        "type": PROBLEM_BASE + "not-found",
+        "title": str(exceptions.NotFound.default_detail),
+        "status": status.HTTP_404_NOT_FOUND,
+        "detail": str(exceptions.NotFound.default_detail),
+    }
+    return HttpResponseNotFound(json.dumps(body), content_type=PROBLEM_CONTENT_TYPE)
+
+
 def problem_details_handler(exc, context):
     if isinstance(exc, IntegrityError):
         # Two writes raced past validation into a database constraint: report a conflict
@@ -58,6 +77,14 @@ def problem_details_handler(exc, context):
             title=_("The request conflicts with the current state of the data."),
             detail=_("Another request changed the same record at the same time; retry."),
             type_="conflict",
+        )
+    if isinstance(exc, SuspiciousOperation):
+        # Django refused the body while parsing it (too many fields, too large).
+        return problem_response(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            title=_("The request body was refused."),
+            detail=str(exc),
+            type_="bad-request",
         )
     if isinstance(exc, DomainError):
         errors = [{"field": exc.field, "code": exc.code, "message": exc.message}]
@@ -98,9 +125,10 @@ def problem_details_handler(exc, context):
         )
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+    title = str(getattr(exc, "default_detail", detail))
     return problem_response(
         status_code=response.status_code,
-        title=str(getattr(exc, "default_detail", detail)),
+        title=title if "{" not in title else str(detail),  # templated titles ("{media_type}") read oddly
         detail=str(detail),
         type_=str(code).replace("_", "-"),
         headers={k: v for k, v in response.headers.items() if k.lower() != "content-type"},

@@ -12,6 +12,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_view_model
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
 
 
 class TenantScopedDjangoFilterExtension(DjangoFilterExtension):
@@ -81,9 +82,60 @@ IF_MATCH_PARAMETER = OpenApiParameter(
 )
 
 
+class ProblemErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True, help_text="The input at fault (`rows[3].amount`), or null.")
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, the body of every error answer."""
+
+    type = serializers.URLField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = ProblemErrorSerializer(many=True, required=False)
+
+
+PROBLEM_MEDIA_TYPES = ["application/problem+json"]
+# Error answers every operation may give, and those of writes and of single objects.
+ANY_OPERATION_ERRORS = {"400": "Invalid input", "401": "No valid credential", "403": "Not allowed"}
+THROTTLED = {"429": "Too many requests; retry after `Retry-After` seconds"}
+WRITE_ERRORS = {
+    "409": "The same Idempotency-Key is still being processed, or a concurrent write conflicted",
+    "422": "Idempotency-Key reused with another body or path",
+    "415": "The body's Content-Type is not one the operation reads, or the body cannot be parsed as it",
+}
+OBJECT_ERRORS = {"404": "Not found (also another institution's object)"}
+PRECONDITION_ERRORS = {"412": "If-Match does not match the object's current ETag"}
+
+
 class TenantAutoSchema(AutoSchema):
     """Adds the optional ``Idempotency-Key`` header to every write and ``If-Match`` to the
-    writes of one object (``TenantScopedViewSet`` honours both)."""
+    writes of one object (``TenantScopedViewSet`` honours both), and documents the
+    problem-details error answers each operation can give."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code, description in self._error_responses().items():
+            if code not in responses:
+                response = self._get_response_for_code(ProblemSerializer, code, PROBLEM_MEDIA_TYPES, direction)
+                response["description"] = description
+                responses[code] = response
+        return responses
+
+    def _error_responses(self) -> dict[str, str]:
+        errors = {**ANY_OPERATION_ERRORS, **THROTTLED}
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors |= WRITE_ERRORS
+        if "{" in self.path:
+            errors |= OBJECT_ERRORS
+        if self.method in ("PUT", "PATCH", "DELETE"):
+            errors |= PRECONDITION_ERRORS
+        return errors
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())

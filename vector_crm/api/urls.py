@@ -4,9 +4,13 @@ from rest_framework.routers import DefaultRouter
 
 from customers.api.urls import register as register_customers
 from vector_crm.api.views import JobViewSet
+from vector_crm.api.webhooks import WebhookDeliveryViewSet, WebhookEndpointViewSet
 
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="job")
 register_customers(router)
+# Deliveries first: "webhooks/deliveries/" is not an endpoint id (ids are digits anyway).
+router.register("webhooks/deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook-endpoint")
 
 urlpatterns = router.urls

@@ -185,12 +185,16 @@ def vector_nav(context):
         and (user.is_superuser or (membership is not None and membership.has("admin.access")))
     )
     credentials_url = reverse("api_credential_list")
+    webhooks_url = reverse("webhook_list")
     return {
         "request": request,
         "stages": stages,
         "show_credentials": membership is not None and membership.has("credentials.manage"),
         "credentials_url": credentials_url,
         "credentials_active": path.startswith(credentials_url),
+        "show_webhooks": membership is not None and membership.has("webhooks.manage"),
+        "webhooks_url": webhooks_url,
+        "webhooks_active": path.startswith(webhooks_url),
         "home_active": path == reverse("home"),
         "customers_url": customers_url,
         "customers_active": path.startswith(customers_url),
