@@ -68,6 +68,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "admin.access",
             "credentials.manage",
             "webhooks.manage",
+            "imports.view",
+            "imports.run",
         }
     ),
     Role.BRANCH_MANAGER: frozenset(_FRONT_OFFICE | {"customers.reassign", "jobs.run"}),
@@ -93,6 +95,8 @@ SCOPE_FAMILIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"interactions.create", "interactions.change", "interactions.delete"}),
     ),
     "jobs": (frozenset({"jobs.view"}), frozenset({"jobs.run"})),
+    # File imports; the records themselves also need the write scope of each resource.
+    "imports": (frozenset({"imports.view"}), frozenset({"imports.run"})),
 }
 ALL_SCOPES = tuple(f"{family}:{mode}" for family in SCOPE_FAMILIES for mode in ("read", "write"))
 
