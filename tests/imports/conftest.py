@@ -21,6 +21,8 @@ if not DATA.exists():
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Two orgs have two dozen users; the production hasher would spend seconds per test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def upload(name: str, content: bytes | str, encoding: str = "utf-8") -> SimpleUploadedFile:

@@ -407,7 +407,14 @@ def mark_failed(file_import: FileImport, message: str) -> None:
 def _store_outcome(file_import: FileImport, totals: Totals, issues: IssueReport, *, dry_run: bool, refused: bool):
     FileImportIssue.objects.bulk_create(
         [
-            FileImportIssue(file_import=file_import, row=row, column=column[:255], value=value, reason=reason[:500])
+            FileImportIssue(
+                tenant_id=file_import.tenant_id,
+                file_import=file_import,
+                row=row,
+                column=column[:255],
+                value=value,
+                reason=reason[:500],
+            )
             for row, column, value, reason in issues.kept
         ]
     )

@@ -185,7 +185,11 @@ def vector_nav(context):
         and (user.is_superuser or (membership is not None and membership.has("admin.access")))
     )
     credentials_url = reverse("api_credential_list")
+    imports_url = reverse("imports:index")
     return {
+        "show_imports": membership is not None and membership.has("imports.run"),
+        "imports_url": imports_url,
+        "imports_active": path.startswith(imports_url),
         "request": request,
         "stages": stages,
         "show_credentials": membership is not None and membership.has("credentials.manage"),
