@@ -422,7 +422,8 @@ def _store_outcome(file_import: FileImport, totals: Totals, issues: IssueReport,
     file_import.invalid_rows = totals.invalid_rows
     file_import.valid_rows = totals.rows - totals.invalid_rows
     file_import.issue_count = issues.count
-    file_import.counts = {} if refused else totals.counts  # after a dry run: what the import would do
+    # After a dry run: what importing the valid rows would do.
+    file_import.counts = {} if refused and not dry_run else totals.counts
     file_import.options = {**file_import.options, "seconds": {k: round(v, 3) for k, v in totals.seconds.items()}}
     if dry_run:
         file_import.status = ImportStatus.VALIDATED

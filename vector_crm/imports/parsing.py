@@ -320,7 +320,8 @@ def normalize_integer(values: pd.Series, decimal_separator: str, *, canonical: b
     whole = decimals.str.fullmatch(r"-?\d+(?:\.0+)?")
     blank = decimals == ""
     out = decimals.where(~whole, decimals.str.replace(r"\.0+$", "", regex=True))
-    return out.where(~bad, ""), bad | ~(whole | blank)
+    bad = bad | ~(whole | blank)
+    return out.where(~bad, ""), bad
 
 
 def normalize_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
