@@ -175,7 +175,8 @@ def _inspect_xlsx(path: Path, decimal_separator: str, sample_rows: int) -> FileI
 
 
 def _is_blank(row: list[str]) -> bool:
-    return not any(cell.strip() for cell in row)
+    # The first cell decides for almost every row; the join only runs when it is empty.
+    return not row[0].strip() and not "".join(row).strip()
 
 
 def _csv_rows(path: Path, info: FileInfo) -> Iterator[list[str]]:
@@ -324,20 +325,37 @@ def normalize_integer(values: pd.Series, decimal_separator: str, *, canonical: b
     return out.where(~bad, ""), bad
 
 
+def _likely_format(text: pd.Series, blank: pd.Series) -> tuple[str, ...]:
+    """The date formats ordered so the chunk's own style (seen in its first value) goes first."""
+    first = text[~blank].head(1)
+    if first.empty:
+        return DATE_FORMATS
+    value = first.iloc[0]
+    for fmt in DATE_FORMATS:
+        try:
+            dt.datetime.strptime(value, fmt)  # noqa: DTZ007 - a calendar date, no time zone
+        except ValueError:
+            continue
+        return (fmt, *(f for f in DATE_FORMATS if f != fmt))
+    return DATE_FORMATS
+
+
 def normalize_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """ISO dates from ISO, dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy or yyyy/mm/dd (plus an
     ``HH:MM:SS`` tail from spreadsheets); the mask of unreadable values."""
-    text = values.astype(str).str.strip().str.replace(r"[T ]00:00:00$", "", regex=True)
+    text = values.astype(str).str.strip()
+    if text.str.endswith("00:00:00").any():
+        text = text.str.replace(r"[T ]00:00:00$", "", regex=True)
     blank = text == ""
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    for fmt in DATE_FORMATS:
+    for fmt in _likely_format(text, blank):
         missing = parsed.isna() & ~blank
         if not missing.any():
             break
         parsed[missing] = pd.to_datetime(text[missing], format=fmt, errors="coerce")
     out = pd.Series("", index=values.index, dtype=object)
     ok = parsed.notna()
-    out[ok] = parsed[ok].dt.strftime("%Y-%m-%d")
+    out[ok] = parsed[ok].to_numpy().astype("datetime64[D]").astype(str)
     return out, ~(blank | ok)
 
 

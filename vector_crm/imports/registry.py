@@ -133,7 +133,12 @@ def records_from_frame(frame: pd.DataFrame, columns: list[str], rename: dict[str
     """The rows of ``frame[columns]`` as dicts without blank values (absent = not sent)."""
     rename = rename or {}
     names = [rename.get(c, c) for c in columns]
-    return [
-        {name: value for name, value in zip(names, values, strict=True) if value != ""}
-        for values in frame[columns].itertuples(index=False, name=None)
-    ]
+    records = [dict(zip(names, values, strict=True)) for values in frame[columns].itertuples(index=False, name=None)]
+    # Only the columns that have blanks pay for the per-row clean-up.
+    sparse = [rename.get(c, c) for c in columns if (frame[c] == "").any()]
+    if sparse:
+        for record in records:
+            for name in sparse:
+                if record[name] == "":
+                    del record[name]
+    return records
