@@ -134,3 +134,24 @@ def test_another_tenants_import_is_404(org_a, org_b, client_for):
         assert other.post(url).status_code == 404
     imp.refresh_from_db()
     assert imp.status == ImportStatus.UPLOADED
+
+
+def test_tenant_admin_edits_the_import_size_limit_in_the_admin(org_a, client_for):
+    membership = org_a["tenant_admin"]
+    membership.user.is_staff = True
+    membership.user.save(update_fields=["is_staff"])
+    client = client_for(membership)
+    url = f"/admin/vector_crm/tenant/{org_a.tenant.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200 and 'name="import_max_bytes"' in page.content.decode()
+    form = {
+        "name": org_a.tenant.name,
+        "timezone": org_a.tenant.timezone,
+        "locale": org_a.tenant.locale,
+        "holiday_country": org_a.tenant.holiday_country,
+        "settings": "{}",
+        "import_max_bytes": "5242880",
+    }
+    assert client.post(url, form).status_code == 302
+    org_a.tenant.refresh_from_db()
+    assert org_a.tenant.import_max_bytes == 5 * 1024 * 1024
