@@ -211,6 +211,14 @@ def _require_idle(file_import: FileImport) -> None:
         raise DomainError(_("Este archivo ya se importó."), field="status")
 
 
+def _require_startable(principal, file_import: FileImport) -> None:
+    """Rights, not already running or done, and a confirmed mapping."""
+    _require(principal, _importable(file_import.importable))
+    _require_idle(file_import)
+    if file_import.status == ImportStatus.UPLOADED:
+        raise DomainError(_("Confirme primero la asignación de columnas."), field="mapping")
+
+
 def _enqueue(file_import: FileImport, task, *, kind: str, actor, status: str, chunk_rows: int | None) -> FileImport:
     params: dict[str, Any] = {"import_id": file_import.pk}
     if chunk_rows:
@@ -230,10 +238,7 @@ def import_start_dry_run(
     """Queue the dry run: every row validated, nothing written, the error report stored."""
     from vector_crm.imports.jobs import import_dry_run
 
-    _require(principal, _importable(file_import.importable))
-    _require_idle(file_import)
-    if file_import.status == ImportStatus.UPLOADED:
-        raise DomainError(_("Confirme primero la asignación de columnas."), field="mapping")
+    _require_startable(principal, file_import)
     return _enqueue(
         file_import,
         import_dry_run,
@@ -251,10 +256,7 @@ def import_start(
     """Queue the import. A dry run that found errors blocks it unless ``only_valid``."""
     from vector_crm.imports.jobs import import_run
 
-    _require(principal, _importable(file_import.importable))
-    _require_idle(file_import)
-    if file_import.status == ImportStatus.UPLOADED:
-        raise DomainError(_("Confirme primero la asignación de columnas."), field="mapping")
+    _require_startable(principal, file_import)
     if file_import.status == ImportStatus.VALIDATED and file_import.issue_count and not only_valid:
         raise DomainError(
             _("La validación encontró errores: corrija el archivo o elija importar solo las filas válidas."),

@@ -153,31 +153,26 @@ def mapping(request, pk: int):
     return redirect("imports:detail", pk=file_import.pk)
 
 
-@member_required("imports.run")
-@require_POST
-def dry_run(request, pk: int):
+def _start(request, pk: int, service, **options):
+    """Queue a job of the import; a refusal is shown on the import page (422)."""
     file_import = selectors.access_import(pk)
     try:
-        services.import_start_dry_run(actor=request.user, principal=request.membership, file_import=file_import)
+        service(actor=request.user, principal=request.membership, file_import=file_import, **options)
     except DomainError as exc:
         return _detail(request, file_import, status=422, error=exc.message)
     return redirect("imports:detail", pk=file_import.pk)
+
+
+@member_required("imports.run")
+@require_POST
+def dry_run(request, pk: int):
+    return _start(request, pk, services.import_start_dry_run)
 
 
 @member_required("imports.run")
 @require_POST
 def run(request, pk: int):
-    file_import = selectors.access_import(pk)
-    try:
-        services.import_start(
-            actor=request.user,
-            principal=request.membership,
-            file_import=file_import,
-            only_valid=request.POST.get("only_valid") in ("1", "on", "true"),
-        )
-    except DomainError as exc:
-        return _detail(request, file_import, status=422, error=exc.message)
-    return redirect("imports:detail", pk=file_import.pk)
+    return _start(request, pk, services.import_start, only_valid=request.POST.get("only_valid") in ("1", "on", "true"))
 
 
 @member_required("imports.run")
