@@ -51,6 +51,7 @@ def issues(file_import) -> list[tuple]:
 def test_valid_file_dry_run_writes_nothing_then_imports_every_row(importer, org_a):
     file_import = importer.full("c.csv", customers_csv(25))
     assert (file_import.status, file_import.total_rows, file_import.issue_count) == (ImportStatus.VALIDATED, 25, 0)
+    assert file_import.options["estimated_rows"] == 25
     assert file_import.counts == {"customers": {"created": 25, "updated": 0, "unchanged": 0}}
     assert customer_ids(org_a) == []
     done = importer.run(file_import)
@@ -261,7 +262,7 @@ def test_xlsx_file_imports_like_a_csv(importer, org_a):
     buffer = io.BytesIO()
     book.save(buffer)
     file_import = importer.full("c.xlsx", buffer.getvalue())
-    assert (file_import.file_format, file_import.issue_count) == ("xlsx", 0)
+    assert (file_import.file_format, file_import.issue_count, file_import.options["estimated_rows"]) == ("xlsx", 0, 1)
     importer.run(file_import)
     with tenant_context(org_a.tenant.pk):
         assert Customer.objects.get(external_id="C-1").identification_number == "10000001"

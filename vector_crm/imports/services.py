@@ -69,7 +69,13 @@ def _store_upload(upload, tenant: Tenant) -> tuple[str, int]:
 def _estimate_rows(path: Path, info: parsing.FileInfo) -> int:
     """Data rows, estimated by counting line breaks (for the progress bar only)."""
     if info.format != "csv":
-        return 0
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(path, read_only=True)
+        try:
+            return max((workbook.worksheets[0].max_row or 1) - 1, 0)
+        finally:
+            workbook.close()
     lines = 0
     with path.open("rb") as handle:
         while block := handle.read(1024 * 1024):
