@@ -23,9 +23,12 @@ CSV = (
 
 
 @pytest.fixture
-def eager_jobs(settings, tmp_path, monkeypatch):
+def eager_jobs(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
 
 
 def test_tenant_admin_imports_only_the_valid_rows(page, org_a, eager_jobs):
