@@ -30,6 +30,7 @@ def _fill(org):
         f.InteractionFactory(customer=customer, user=org["supervisor"].user)
         f.BranchFactory()
         f.JobFactory()
+        f.FileImportFactory(job=f.JobFactory(kind="imports.run"))
     f.InteractionFactory.create_batch(ROWS, customer=customer, user=org["advisor"].user)
     return customer
 
