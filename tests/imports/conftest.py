@@ -32,13 +32,25 @@ def upload(name: str, content: bytes | str, encoding: str = "utf-8") -> SimpleUp
 
 def run_job(task, file_import: FileImport, **params):
     """Run the queued job of ``file_import`` in-process, as the worker would."""
-    file_import.refresh_from_db()
+    with tenant_context(file_import.tenant_id):  # on PostgreSQL, RLS hides rows outside it
+        file_import.refresh_from_db()
     try:
         task.run(file_import.tenant_id, file_import.job_id, import_id=file_import.pk, **params)
     except Exception:  # noqa: BLE001, S110 - the Job row and the import record the failure
         pass
-    file_import.refresh_from_db()
+    return refreshed(file_import)
+
+
+def refreshed(file_import: FileImport) -> FileImport:
+    """The import re-read inside its tenant (on PostgreSQL, RLS hides rows outside it)."""
+    with tenant_context(file_import.tenant_id):
+        file_import.refresh_from_db()
     return file_import
+
+
+def get_import(org, pk: int) -> FileImport:
+    with tenant_context(org.tenant.pk):
+        return FileImport.objects.get(pk=pk)
 
 
 class Importer:

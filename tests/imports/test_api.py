@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from customers.models import Customer
-from tests.imports.conftest import run_job
+from tests.imports.conftest import get_import, run_job
 from tests.imports.test_import import customers_csv
 from vector_crm.imports.jobs import import_dry_run, import_run
 from vector_crm.models import FileImport
@@ -34,7 +34,7 @@ def test_full_flow_with_an_api_key(org_a, api_key_for):
     assert mapped.status_code == 200 and mapped.json()["status"] == "mapped"
     queued = client.post(f"/api/v1/imports/{pk}/dry-run/")
     assert queued.status_code == 202 and queued.json()["status"] == "validating"
-    run_job(import_dry_run, FileImport.unscoped.get(pk=pk))
+    run_job(import_dry_run, get_import(org_a, pk))
     # then the report lists the row, column, value and reason
     status = client.get(f"/api/v1/imports/{pk}/").json()
     assert (status["status"], status["total_rows"], status["issue_count"], status["valid_rows"]) == (
@@ -58,7 +58,7 @@ def test_full_flow_with_an_api_key(org_a, api_key_for):
     assert refused.json()["errors"][0]["field"] == "only_valid"
     accepted = client.post(f"/api/v1/imports/{pk}/run/", {"only_valid": True}, format="json")
     assert accepted.status_code == 202 and accepted.json()["status"] == "importing"
-    run_job(import_run, FileImport.unscoped.get(pk=pk))
+    run_job(import_run, get_import(org_a, pk))
     done = client.get(f"/api/v1/imports/{pk}/").json()
     assert done["status"] == "done"
     assert done["counts"] == {"customers": {"created": 11, "updated": 0, "unchanged": 0}}
@@ -70,9 +70,9 @@ def test_full_flow_with_an_api_key(org_a, api_key_for):
 def test_issues_are_paginated(org_a, api_for):
     client = api_for(org_a["tenant_admin"])
     pk = upload(client, customers_csv(30, bad={i: "x" for i in range(30)}).encode()).json()["id"]
-    client.post(f"/api/v1/imports/{pk}/mapping/", {"mapping": FileImport.unscoped.get(pk=pk).mapping}, format="json")
+    client.post(f"/api/v1/imports/{pk}/mapping/", {"mapping": get_import(org_a, pk).mapping}, format="json")
     client.post(f"/api/v1/imports/{pk}/dry-run/")
-    run_job(import_dry_run, FileImport.unscoped.get(pk=pk))
+    run_job(import_dry_run, get_import(org_a, pk))
     first = client.get(f"/api/v1/imports/{pk}/issues/?page_size=20").json()
     second = client.get(first["next"]).json()
     rows = [i["row"] for i in first["results"] + second["results"]]
@@ -85,7 +85,8 @@ def test_garbage_is_a_problem_naming_the_file_and_stores_nothing(org_a, api_key_
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["errors"][0]["field"] == "file"
-    assert not FileImport.unscoped.filter(tenant=org_a.tenant).exists()
+    with tenant_context(org_a.tenant.pk):
+        assert not FileImport.objects.exists()
 
 
 def test_wrong_mapping_is_a_problem_naming_the_mapping(org_a, api_for):
@@ -113,4 +114,4 @@ def test_another_tenants_import_is_404_on_every_action(org_a, org_b, api_for):
     assert other.get(f"/api/v1/imports/{pk}/issues/").status_code == 404
     for action in ("mapping", "dry-run", "run"):
         assert other.post(f"/api/v1/imports/{pk}/{action}/", {"mapping": {}}, format="json").status_code == 404
-    assert FileImport.unscoped.get(pk=pk).status == "uploaded"
+    assert get_import(org_a, pk).status == "uploaded"

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from customers.models import Customer
-from tests.imports.conftest import run_job
+from tests.imports.conftest import refreshed, run_job
 from vector_crm.imports.jobs import import_dry_run, import_run
 from vector_crm.models import FileImport, ImportStatus
 from vector_crm.tenancy import tenant_context
@@ -65,7 +65,7 @@ def test_missing_required_column_is_explained_and_nothing_changes(org_a, client_
     # then the page says which required field is missing
     assert response.status_code == 422
     assert "Falta asignar una columna a «Número de documento» (obligatorio)." in response.content.decode()
-    imp.refresh_from_db()
+    refreshed(imp)
     assert imp.status == ImportStatus.UPLOADED
 
 
@@ -88,7 +88,7 @@ def test_dry_run_shows_the_row_report_and_import_only_valid_rows(org_a, client_f
     assert "elija importar solo las filas válidas" in response.content.decode()
     # when the user imports only the valid rows
     assert client.post(f"/imports/{imp.pk}/run/", {"only_valid": "1"}).status_code == 302
-    imp.refresh_from_db()
+    refreshed(imp)
     assert imp.status == ImportStatus.IMPORTING
     busy = client.get(f"/imports/{imp.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert f'hx-get="/jobs/{imp.job_id}/progress/"' in busy and 'hx-trigger="every 2s"' in busy
@@ -132,7 +132,7 @@ def test_another_tenants_import_is_404(org_a, org_b, client_for):
         assert other.get(url).status_code == 404
     for url in (f"/imports/{imp.pk}/mapping/", f"/imports/{imp.pk}/dry-run/", f"/imports/{imp.pk}/run/"):
         assert other.post(url).status_code == 404
-    imp.refresh_from_db()
+    refreshed(imp)
     assert imp.status == ImportStatus.UPLOADED
 
 

@@ -250,6 +250,8 @@ def _write_once(pending: dict[str, _Pending], plan: Plan, bad: set[int]) -> tupl
         todo = pending[sink.name]
         keep = [i for i, row in enumerate(todo.rows) if row not in bad]
         records = [(k, todo.records[i]) for k, i in enumerate(keep)]
+        if not records:
+            continue
         result = sink.upsert(
             records=records,
             rejected=[],
