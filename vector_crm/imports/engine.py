@@ -290,7 +290,9 @@ class Totals:
     rows: int = 0
     invalid_rows: int = 0
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "validate": 0.0, "write": 0.0})
+    seconds: dict[str, float] = field(
+        default_factory=lambda: {"parse": 0.0, "normalise": 0.0, "validate": 0.0, "write": 0.0}
+    )
 
     def add_counts(self, counts: dict[str, dict[str, int]]) -> None:
         for sink, values in counts.items():
@@ -316,10 +318,12 @@ def process_chunk(chunk: parsing.Chunk, plan: Plan, issues: IssueReport, totals:
     started = time.perf_counter()
     typed, bad = typed_frame(frame, plan, issues)
     batches = plan.importable.build(typed.drop(index=list(bad)), plan.ctx)
+    normalised = time.perf_counter()
     pending = _validate_batches(batches, plan, frame, typed, issues, bad)
     validated = time.perf_counter()
     totals.add_counts(_write(pending, plan, frame, typed, issues, bad))
-    totals.seconds["validate"] += validated - started
+    totals.seconds["normalise"] += normalised - started
+    totals.seconds["validate"] += validated - normalised
     totals.seconds["write"] += time.perf_counter() - validated
     totals.rows += len(frame) + len(chunk.width_errors)
     totals.invalid_rows += len(bad) + len(chunk.width_errors)
