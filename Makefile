@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help demo run test lint format bench migrate messages static seed worker beat deps dev-deps
+.PHONY: help demo run test lint format bench bench-bulk migrate messages static seed worker beat deps dev-deps
 
 help:
 	@echo "make demo     set up (venv, deps, migrate, messages, static, demo data) and serve on localhost:8000"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint     ruff check + ruff format --check"
 	@echo "make format   ruff format + ruff check --fix"
 	@echo "make bench    run the benchmarks (bench/run.py, BENCH_ARGS=...)"
+	@echo "make bench-bulk  the bulk upsert API benchmark (bench/bulk_api.py, BENCH_ARGS=...)"
 	@echo "make migrate | worker | beat | run (rundemo without the set-up steps)"
 
 # --- environment -------------------------------------------------------------------------
@@ -84,3 +85,6 @@ format: dev-deps
 
 bench: deps
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+bench-bulk: deps
+	$(PY) bench/bulk_api.py $(BENCH_ARGS)

@@ -4,6 +4,7 @@ summaries, payments and the interaction timeline (customer 360)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from babel.numbers import list_currencies
@@ -47,10 +48,23 @@ def validate_currency(value: str) -> None:
         raise ValidationError(_("%(value)s is not an ISO 4217 currency code."), params={"value": value})
 
 
+# Every combining mark of the Basic Multilingual Plane, removed in one regex pass (in C).
+_BMP_COMBINING = re.compile(
+    "[" + "".join(re.escape(chr(cp)) for cp in range(0x10000) if unicodedata.combining(chr(cp))) + "]"
+)
+
+
 def search_key(text: str) -> str:
     """Lower-case, accent-free text for indexed prefix search ("Peña" -> "pena")."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
+    text = text or ""
+    if text.isascii():
+        return " ".join(text.lower().split())
+    decomposed = unicodedata.normalize("NFKD", text)
+    if decomposed.isascii() or max(decomposed) < "\U00010000":
+        stripped = _BMP_COMBINING.sub("", decomposed)
+    else:  # marks beyond the BMP: the slow, general path
+        stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.lower().split())
 
 
 def money_field(label, **kwargs):
@@ -349,8 +363,12 @@ class Payment(TenantModel):
         ordering = ["holding_id", "-due_date"]
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
+        # One instalment per account and due date: the bulk feed upserts on this key (its
+        # index also serves the account's payment history, so no separate index).
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "holding", "due_date"], name="payment_unique_due_date"),
+        ]
         indexes = [
-            models.Index(fields=["tenant", "holding", "due_date"], name="payment_tenant_holding_idx"),
             models.Index(fields=["tenant", "customer", "due_date"], name="payment_tenant_customer_idx"),
         ]
 

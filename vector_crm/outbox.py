@@ -115,6 +115,66 @@ def event_emit(*, type: str, payload: dict[str, Any], aggregate: Any) -> OutboxE
     return event
 
 
+def subscribed_event_types() -> set[str]:
+    """The event types at least one active endpoint of the current tenant wants."""
+    wanted: set[str] = set()
+    for event_types in WebhookEndpoint.objects.filter(is_active=True).values_list("event_types", flat=True):
+        wanted.update(event_types or [])
+    return wanted
+
+
+def bulk_event_emit(*, events: list[tuple[str, dict[str, Any]]], aggregate_type: str) -> int:
+    """Set-based ``event_emit`` for bulk writes: ``events`` are ``(type, payload)`` pairs whose
+    payload carries the aggregate's ``id``. Events and their deliveries are written with bulk
+    statements in the caller's transaction, and one delivery job is queued after commit.
+
+    Events of a type that no active endpoint subscribes to are not written: deliveries are
+    only created at emit time, so such an event could never reach anyone (an endpoint
+    created later receives events from then on). Returns the number of events written."""
+    for event_type in {t for t, _payload in events}:
+        if event_type not in EVENT_DESCRIPTIONS:
+            raise ValueError(f"Unregistered event type {event_type!r}: call register_event_type first.")
+    endpoints = list(WebhookEndpoint.objects.filter(is_active=True).order_by("pk"))
+    events = [(t, payload) for t, payload in events if any(ep.wants(t) for ep in endpoints)]
+    if not events:
+        return 0
+    tenant_id = require_tenant_id()
+    now = timezone.now()
+    payloads = json.loads(json.dumps([payload for _t, payload in events], cls=_PayloadEncoder))
+    rows = OutboxEvent.objects.bulk_create(
+        [
+            OutboxEvent(
+                tenant_id=tenant_id,
+                event_id=uuid.uuid4(),
+                type=event_type,
+                payload=payload,
+                occurred_at=now,
+                aggregate_type=aggregate_type,
+                aggregate_id=str(payload["id"]),
+            )
+            for (event_type, _raw), payload in zip(events, payloads, strict=True)
+        ],
+        batch_size=1000,
+    )
+    WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(tenant_id=tenant_id, endpoint=ep, event=event, next_attempt_at=now)
+            for event in rows
+            for ep in endpoints
+            if ep.wants(event.type)
+        ],
+        batch_size=1000,
+    )
+
+    def queue() -> None:
+        from vector_crm.jobs import deliver_webhooks
+
+        deliver_webhooks.delay(tenant_id)
+
+    transaction.on_commit(queue)
+    return len(rows)
+
+
 def event_body(event: OutboxEvent) -> bytes:
     return json.dumps(
         {

@@ -230,6 +230,9 @@ REST_FRAMEWORK = {
 }
 # Requests a minute per API credential (or signed-in user); a tenant may override it
 # with settings["api_rate_per_minute"].
+# A bulk request carries up to 10,000 records (about 3 MB of JSON); Django's default cap
+# (2.5 MB) would refuse the largest ones before validation.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 VECTOR_API_RATE_PER_MINUTE = int(os.environ.get("VECTOR_API_RATE_PER_MINUTE", "1200"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "VECTOR CRM API",

@@ -3,12 +3,16 @@ re-sends, referential rules, tenant isolation and Idempotency-Key replays."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 
 from customers.models import Customer, Holding, MonthlyAccountSummary, Payment
 from tests import factories as f
 from tests.api.helpers import assert_problem, row_count
-from vector_crm.models import Job
+from vector_crm.models import Job, OutboxEvent, WebhookDelivery
+from vector_crm.outbox import _json_safe, model_payload
 from vector_crm.tenancy import platform_context, tenant_context
 
 CUSTOMERS_URL = "/api/v1/bulk/customers/"
@@ -221,3 +225,180 @@ def test_monthly_summaries_and_payments_upsert_by_account(org_a, key_client, pro
         payment = Payment.unscoped.select_related("customer").get(tenant=org_a.tenant)
     assert str(payment.paid_on) == "2026-11-07"
     assert payment.customer.external_id == "CB000001"
+
+
+# --- who may bulk-write -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["advisor", "supervisor", "branch_manager"])
+def test_members_who_do_not_see_the_whole_institution_get_403(org_a, api_for, role):
+    # an advisor may create and change customers one by one, but a feed ignores portfolios
+    response = api_for(org_a[role]).post(CUSTOMERS_URL, {"records": [customer_record(1)]}, format="json")
+    body = assert_problem(response, 403)
+    assert "institution" in body["detail"]
+    assert row_count(Customer, org_a.tenant) == 0
+
+
+def test_a_tenant_admin_session_may_bulk_write(org_a, api_for):
+    response = api_for(org_a["tenant_admin"]).post(CUSTOMERS_URL, {"records": [customer_record(1)]}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["created"] == 1
+
+
+def test_the_service_refuses_an_advisor_membership_too(org_a):
+    from customers.bulk import customers_bulk_upsert
+    from vector_crm.errors import PermissionDeniedError
+
+    with tenant_context(org_a.tenant.pk), pytest.raises(PermissionDeniedError):
+        customers_bulk_upsert(membership=org_a["advisor"], records=[], rejected=[], atomic=False, total=0)
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+def outbox(tenant) -> list[OutboxEvent]:
+    with platform_context():
+        return list(OutboxEvent.unscoped.filter(tenant=tenant).order_by("pk"))
+
+
+def deliveries(tenant) -> list[WebhookDelivery]:
+    with platform_context():
+        return list(WebhookDelivery.unscoped.filter(tenant=tenant).order_by("pk"))
+
+
+@pytest.fixture
+def endpoint_a(org_a):
+    with tenant_context(org_a.tenant.pk):
+        return f.WebhookEndpointFactory(tenant=org_a.tenant, event_types=["customer.created", "customer.updated"])
+
+
+def test_bulk_writes_events_for_created_and_updated_customers_only(org_a, key_client, endpoint_a):
+    client = key_client(org_a.tenant)
+    records = [customer_record(n) for n in range(3)]
+    client.post(CUSTOMERS_URL, {"records": records}, format="json")
+    created = outbox(org_a.tenant)
+    assert [e.type for e in created] == ["customer.created"] * 3
+    with platform_context():
+        customers = {c.external_id: c for c in Customer.unscoped.filter(tenant=org_a.tenant)}
+    first = customers["CB000000"]
+    # the bulk payload has the shape of a single customer's event
+    assert created[0].aggregate_type == "customers.customer"
+    assert created[0].aggregate_id == str(first.pk)
+    assert created[0].payload == _json_safe(model_payload(first))
+    assert [(d.endpoint_id, d.event_id, d.status) for d in deliveries(org_a.tenant)] == [
+        (endpoint_a.pk, e.pk, "pending") for e in created
+    ]
+    # when the same feed comes back with one change
+    records[1]["city"] = "Cali"
+    client.post(CUSTOMERS_URL, {"records": records}, format="json")
+    # then exactly one update event is added (none for the unchanged two)
+    events = outbox(org_a.tenant)
+    assert [e.type for e in events[3:]] == ["customer.updated"]
+    update = events[3].payload
+    assert (update["id"], update["city"]) == (customers["CB000001"].pk, "Cali")
+    assert update["changed"] == sorted(customer_record(0).keys() | {"kind"})
+    assert len(deliveries(org_a.tenant)) == 4
+
+
+def test_no_events_are_written_when_no_endpoint_subscribes(org_a, key_client):
+    with tenant_context(org_a.tenant.pk):
+        f.WebhookEndpointFactory(tenant=org_a.tenant, event_types=["customer.updated"])
+        f.WebhookEndpointFactory(tenant=org_a.tenant, event_types=["customer.created"], is_active=False)
+    client = key_client(org_a.tenant)
+    client.post(CUSTOMERS_URL, {"records": [customer_record(n) for n in range(4)]}, format="json")
+    # nobody active wants customer.created: nothing is written for the four new customers
+    assert outbox(org_a.tenant) == []
+    body = client.post(CUSTOMERS_URL, {"records": [customer_record(0) | {"city": "Pasto"}]}, format="json").json()
+    assert body["updated"] == 1
+    assert [e.type for e in outbox(org_a.tenant)] == ["customer.updated"]
+
+
+def test_an_atomic_batch_that_fails_writes_no_events(org_a, key_client, endpoint_a):
+    key_client(org_a.tenant).post(CUSTOMERS_URL + "?atomic=true", {"records": batch_with_three_bad()}, format="json")
+    assert outbox(org_a.tenant) == []
+    assert deliveries(org_a.tenant) == []
+
+
+# --- the write path: partial records, escaping, identification ---------------------------------
+
+
+def test_fields_a_record_does_not_name_keep_their_stored_value(org_a, key_client):
+    client = key_client(org_a.tenant)
+    client.post(CUSTOMERS_URL, {"records": [customer_record(n) for n in range(3)]}, format="json")
+    before = {r["external_id"]: r for r in customer_rows(org_a.tenant)}
+    partial = {k: v for k, v in customer_record(1).items() if k not in ("city", "email")} | {"first_name": "Eva"}
+    body = client.post(CUSTOMERS_URL, {"records": [customer_record(0), partial]}, format="json").json()
+    assert (body["created"], body["updated"], body["unchanged"]) == (0, 1, 1)
+    stored = {r["external_id"]: r for r in customer_rows(org_a.tenant)}
+    assert (stored["CB000001"]["first_name"], stored["CB000001"]["city"]) == ("Eva", "Bogotá")
+    assert stored["CB000001"]["email"] == "ana1@example.com"
+    assert stored["CB000001"]["search_name"] == "eva perez 1"
+    assert stored["CB000001"]["updated_at"] > before["CB000001"]["updated_at"]
+    assert stored["CB000000"] == before["CB000000"]  # unchanged: not even touched
+
+
+def test_text_with_tabs_newlines_and_backslashes_round_trips(org_a, key_client):
+    client = key_client(org_a.tenant)
+    tricky = customer_record(1) | {"address": "Calle 5 \\ 7\tpiso\n2", "last_name": "O'Neil \\N"}
+    body = client.post(CUSTOMERS_URL, {"records": [tricky]}, format="json").json()
+    assert body["created"] == 1
+    stored = customer_rows(org_a.tenant)[0]
+    assert (stored["address"], stored["last_name"]) == ("Calle 5 \\ 7\tpiso\n2", "O'Neil \\N")
+    again = client.post(CUSTOMERS_URL, {"records": [tricky]}, format="json").json()
+    assert again["unchanged"] == 1
+
+
+def test_identification_of_a_customer_without_external_id_is_reported_not_a_500(org_a, key_client):
+    with tenant_context(org_a.tenant.pk):
+        f.CustomerFactory(tenant=org_a.tenant, identification_type="cc", identification_number="70000007")
+    records = [customer_record(7), customer_record(8)]
+    body = key_client(org_a.tenant).post(CUSTOMERS_URL, {"records": records}, format="json").json()
+    assert body["created"] == 1
+    assert [(r["index"], r["field"], r["code"]) for r in body["rejected"]] == [(0, "identification_number", "unique")]
+
+
+def test_payments_are_unique_per_account_and_due_date(org_a, key_client, product_a):
+    from django.core.exceptions import ValidationError
+
+    from customers.services import payment_record
+
+    client = key_client(org_a.tenant)
+    client.post(CUSTOMERS_URL, {"records": [customer_record(1)]}, format="json")
+    client.post(HOLDINGS_URL, {"records": [holding_record(1, "CB000001", product_a.code)]}, format="json")
+    payments = [
+        {"account_number": "ACC00000001", "due_date": "2026-10-05", "amount_due": "100.00"},
+        {"account_number": "ACC00000001", "due_date": "2026-11-05", "amount_due": "100.00"},
+        {"account_number": "ACC00000001", "due_date": "2026-11-05", "amount_due": "200.00"},
+    ]
+    body = client.post(PAYMENTS_URL, {"records": payments}, format="json").json()
+    assert (body["created"], [(r["index"], r["code"]) for r in body["rejected"]]) == (2, [(2, "duplicate")])
+    again = client.post(PAYMENTS_URL, {"records": payments[:2]}, format="json").json()
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
+    with tenant_context(org_a.tenant.pk):
+        holding = Holding.objects.get()
+        with pytest.raises(ValidationError):
+            payment_record(data={"holding": holding, "due_date": dt.date(2026, 10, 5), "amount_due": Decimal("1")})
+    assert row_count(Payment, org_a.tenant) == 2
+
+
+def test_an_identification_taken_by_a_concurrent_batch_is_reported_not_a_500(org_a, key_client, monkeypatch):
+    from customers import bulk
+
+    client = key_client(org_a.tenant)
+    client.post(CUSTOMERS_URL, {"records": [customer_record(1)]}, format="json")
+    real = bulk._identification_holders
+    calls = []
+
+    def stale_first(candidates):
+        # the first check misses the holder, as when another batch commits it right after
+        calls.append(len(candidates))
+        return {} if len(calls) == 1 else real(candidates)
+
+    monkeypatch.setattr(bulk, "_identification_holders", stale_first)
+    records = [customer_record(1) | {"external_id": "OTHER"}, customer_record(2)]
+    response = client.post(CUSTOMERS_URL, {"records": records}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["created"], [(r["index"], r["code"]) for r in body["rejected"]]) == (1, [(0, "unique")])
+    assert calls == [2, 2]
+    assert sorted(r["external_id"] for r in customer_rows(org_a.tenant)) == ["CB000001", "CB000002"]

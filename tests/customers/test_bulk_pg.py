@@ -1,0 +1,83 @@
+"""The PostgreSQL write path of the bulk upserts: COPY text rendering (pure), and the stage
+table + upsert under row-level security as the non-owner role."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from customers import bulk
+from customers.bulk_pg import Constant, copy_text
+from customers.models import Customer
+from vector_crm.tenancy import platform_context, tenant_context
+
+
+def test_copy_text_renders_nulls_escapes_dates_decimals_and_constants():
+    columns = [
+        [0, 1],
+        ["a\tb", "c\\d\ne"],
+        [None, dt.date(2026, 1, 2)],
+        [Decimal("10.50"), True],
+        Constant(""),
+        Constant(None),
+    ]
+    assert copy_text(columns, 2) == "0\ta\\tb\t\\N\t10.50\t\t\\N\n1\tc\\\\d\\ne\t2026-01-02\tt\t\t\\N\n"
+    assert copy_text([Constant("x")], 0) == ""
+
+
+def record(n: int) -> dict:
+    return {
+        "external_id": f"PG{n}",
+        "identification_type": "cc",
+        "identification_number": str(80_000_000 + n),
+        "first_name": "Ana",
+        "last_name": f"Ríos {n}",
+    }
+
+
+def upsert(tenant, records):
+    with tenant_context(tenant.pk):
+        valid, rejected = bulk.validate_records("customers", records, region="CO")
+        return bulk.upsert_records("customers", records=valid, rejected=rejected, atomic=False, total=len(records))
+
+
+def test_two_tenants_in_one_connection_each_get_their_own_rows(pg_only, tenant_a, tenant_b):
+    assert bulk.use_copy()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        assert cursor.fetchone()[0] is False  # the runtime role is subject to RLS
+    first = upsert(tenant_a, [record(1), record(2)])
+    second = upsert(tenant_b, [record(1)])
+    again = upsert(tenant_a, [record(1), record(2) | {"first_name": "Eva"}])
+    assert (first.created, second.created) == (2, 1)
+    assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
+    with platform_context():
+        rows = sorted(Customer.unscoped.values_list("tenant_id", "external_id", "first_name"))
+    assert rows == [
+        (tenant_a.pk, "PG1", "Ana"),
+        (tenant_a.pk, "PG2", "Eva"),
+        (tenant_b.pk, "PG1", "Ana"),
+    ]
+
+
+def test_upserts_in_one_outer_transaction_see_each_other(pg_only, tenant_a):
+    from django.db import transaction
+
+    # the file import sends several chunks inside one transaction
+    with transaction.atomic():
+        upsert(tenant_a, [record(1)])
+        result = upsert(tenant_a, [record(1), record(3)])
+    assert (result.created, result.unchanged) == (1, 1)
+
+
+@pytest.mark.parametrize("atomic", [True, False])
+def test_rejected_records_never_reach_the_stage(db, tenant_a, atomic):
+    records = [record(1), record(2) | {"identification_number": "12AB"}]
+    with tenant_context(tenant_a.pk):
+        valid, rejected = bulk.validate_records("customers", records, region="CO")
+        result = bulk.upsert_records("customers", records=valid, rejected=rejected, atomic=atomic, total=2)
+        assert Customer.objects.count() == (0 if atomic else 1)
+    assert [(e.index, e.field) for e in result.rejected] == [(1, "identification_number")]
