@@ -360,8 +360,9 @@ def normalize_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def normalize_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    out = values.astype(str).str.strip()
-    return out.astype(object), pd.Series(False, index=values.index)
+    # A plain comprehension: pandas' string accessor costs ~10x more on object columns.
+    out = pd.Series([str(v).strip() for v in values.tolist()], index=values.index, dtype=object)
+    return out, pd.Series(False, index=values.index)
 
 
 def normalize_column(
