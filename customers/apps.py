@@ -8,3 +8,8 @@ class CustomersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "customers"
     verbose_name = _("Clientes")
+
+    def ready(self) -> None:
+        from customers import imports
+
+        imports.register()

@@ -33,6 +33,8 @@ from customers.models import (
 )
 from vector_crm.models import (
     ApiCredential,
+    FileImport,
+    FileImportIssue,
     IdempotencyRecord,
     Job,
     Membership,
@@ -279,3 +281,28 @@ class WebhookDeliveryFactory(TenantOwnedFactory):
     endpoint = factory.SubFactory(WebhookEndpointFactory)
     event = factory.SubFactory(OutboxEventFactory)
     next_attempt_at = factory.LazyFunction(timezone.now)
+
+
+class FileImportFactory(TenantOwnedFactory):
+    class Meta:
+        model = FileImport
+
+    importable = "customers"
+    original_name = "clientes.csv"
+    stored_name = factory.Sequence(lambda n: f"stored-{n}.csv")
+    size = 120
+    file_format = "csv"
+    encoding = "utf-8"
+    delimiter = ";"
+    headers = factory.LazyFunction(lambda: ["id_cliente", "documento"])
+
+
+class FileImportIssueFactory(TenantOwnedFactory):
+    class Meta:
+        model = FileImportIssue
+
+    file_import = factory.SubFactory(FileImportFactory)
+    row = 2
+    column = "documento"
+    value = "abc"
+    reason = "No es un número válido."

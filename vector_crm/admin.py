@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vector_crm import services
 from vector_crm.errors import NotFound, PermissionDeniedError
-from vector_crm.models import ApiCredential, AuditLogEntry, Job, Membership, Team, Tenant, User
+from vector_crm.models import ApiCredential, AuditLogEntry, FileImport, Job, Membership, Team, Tenant, User
 from vector_crm.roles import ALL_SCOPES, Role
 from vector_crm.tenancy import TenantModel, platform_context
 
@@ -179,7 +179,7 @@ class TenantAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "is_active"]}),
         (_("Localización"), {"fields": ["country", "currency", "timezone", "locale", "holiday_country"]}),
-        (_("Parámetros"), {"fields": ["settings"]}),
+        (_("Parámetros"), {"fields": ["settings", "import_max_bytes"]}),
     ]
 
     def _is_tenant_admin(self, request, obj=None) -> bool:
@@ -425,6 +425,41 @@ class JobAdmin(TenantAdminMixin, admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FileImport)
+class FileImportAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """File imports, read-only: they are driven from the import screens (/imports/) or the API."""
+
+    list_display = ["pk", "original_name", "importable", "preset", "status", "total_rows", "issue_count", "created_at"]
+    list_filter = ["status", "importable"]
+    readonly_fields = [
+        "importable",
+        "preset",
+        "original_name",
+        "size",
+        "file_format",
+        "encoding",
+        "delimiter",
+        "mapping",
+        "constants",
+        "status",
+        "total_rows",
+        "valid_rows",
+        "invalid_rows",
+        "issue_count",
+        "counts",
+        "error",
+        "created_by",
+        "created_at",
+    ]
+    exclude = ("tenant", "headers", "sample", "options", "stored_name", "job", "api_credential")
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

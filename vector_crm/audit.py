@@ -17,6 +17,7 @@ AUDITED_MODELS: dict[str, tuple[str, ...]] = {
     "vector_crm.Team": (),
     "vector_crm.ApiCredential": ("secret_hash", "last_used_at"),
     "vector_crm.WebhookEndpoint": ("secret",),
+    "vector_crm.FileImport": ("headers", "sample", "options", "updated_at"),
     "customers.Branch": (),
     "customers.Product": (),
     "customers.Customer": ("updated_at", "search_name"),

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,8 +25,19 @@ from vector_crm.tenancy import tenant_context
 logger = logging.getLogger(__name__)
 
 
+LIVE_PROGRESS_SECONDS = 6 * 3600
+
+
+def live_progress_key(job_id: int) -> str:
+    return f"vector_crm:job-progress:{job_id}"
+
+
 class JobReporter:
-    """Writes progress to the Job row in its own autocommit statement, so pollers see it."""
+    """Writes progress to the Job row in its own autocommit statement, so pollers see it.
+
+    Inside a transaction (a job that must write all or nothing, like a file import) the
+    row update stays invisible until commit, so progress also goes to the cache, where
+    ``overlay_live_progress`` picks it up for the progress bar."""
 
     def __init__(self, job: Job | None):
         self.job = job
@@ -34,6 +46,7 @@ class JobReporter:
         if self.job is not None:
             self.job.total = total
             Job.objects.filter(pk=self.job.pk).update(total=total)
+            self._publish()
 
     def progress(self, done: int, **counts: int) -> None:
         if self.job is None:
@@ -41,6 +54,22 @@ class JobReporter:
         self.job.done = done
         self.job.counts = {**self.job.counts, **counts}
         Job.objects.filter(pk=self.job.pk).update(done=done, counts=self.job.counts)
+        self._publish()
+
+    def _publish(self) -> None:
+        if transaction.get_connection().in_atomic_block:
+            live = {"total": self.job.total, "done": self.job.done, "counts": self.job.counts}
+            cache.set(live_progress_key(self.job.pk), live, LIVE_PROGRESS_SECONDS)
+
+
+def overlay_live_progress(job: Job) -> Job:
+    """A running job's progress from the cache when it is ahead of the committed row."""
+    if job.status != JobStatus.RUNNING:
+        return job
+    live = cache.get(live_progress_key(job.pk))
+    if live and live.get("done", 0) >= job.done:
+        job.total, job.done, job.counts = live["total"], live["done"], live["counts"]
+    return job
 
 
 def _start(job: Job) -> None:

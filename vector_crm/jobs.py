@@ -6,6 +6,8 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from vector_crm.imports import jobs as import_jobs  # noqa: F401 - registers the file-import tasks
+
 
 @shared_task(name="vector_crm.heartbeat", ignore_result=True)
 def heartbeat() -> str:

@@ -23,6 +23,8 @@ from vector_crm.tenancy import (
     tenant_context,
 )
 
+DEFAULT_IMPORT_MAX_BYTES = 200 * 1024 * 1024
+
 
 class Tenant(models.Model):
     """A financial institution. Everything business-related hangs off exactly one tenant."""
@@ -38,6 +40,11 @@ class Tenant(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     settings = models.JSONField(_("settings"), default=dict, blank=True)
+    import_max_bytes = models.PositiveBigIntegerField(
+        _("límite de archivos de importación (bytes)"),
+        default=DEFAULT_IMPORT_MAX_BYTES,
+        help_text=_("Tamaño máximo de un archivo CSV o XLSX que los usuarios pueden importar."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -391,3 +398,79 @@ class WebhookDelivery(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.event_id} -> {self.endpoint_id} ({self.status})"
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Cargado")
+    MAPPED = "mapped", _("Columnas asignadas")
+    VALIDATING = "validating", _("Validando")
+    VALIDATED = "validated", _("Validado")
+    IMPORTING = "importing", _("Importando")
+    DONE = "done", _("Importado")
+    FAILED = "failed", _("Fallido")
+
+
+class FileImport(TenantModel):
+    """One uploaded CSV/XLSX file on its way into the CRM (``vector_crm.imports``).
+
+    uploaded -> mapped -> validating -> validated -> importing -> done, or failed. The file
+    lives under ``MEDIA_ROOT/imports/<tenant>/``; ``issue_count`` counts every row-level
+    problem of the last dry run or import, of which the first ``MAX_STORED_ISSUES`` are
+    ``FileImportIssue`` rows and all are in the CSV report beside the file.
+    """
+
+    importable = models.CharField(_("tipo de datos"), max_length=64)
+    preset = models.CharField(_("plantilla"), max_length=64, blank=True)
+    original_name = models.CharField(_("nombre del archivo"), max_length=255)
+    stored_name = models.CharField(max_length=255, editable=False)
+    size = models.PositiveBigIntegerField(_("tamaño (bytes)"), default=0)
+    file_format = models.CharField(_("formato"), max_length=8)
+    encoding = models.CharField(_("codificación"), max_length=32, blank=True)
+    delimiter = models.CharField(_("separador"), max_length=4, blank=True)
+    headers = models.JSONField(_("encabezados"), default=list, blank=True)
+    sample = models.JSONField(_("muestra"), default=list, blank=True)
+    mapping = models.JSONField(_("asignación de columnas"), default=dict, blank=True)
+    constants = models.JSONField(_("valores fijos"), default=dict, blank=True)
+    options = models.JSONField(_("opciones"), default=dict, blank=True)
+    status = models.CharField(_("estado"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    total_rows = models.PositiveIntegerField(_("filas"), default=0)
+    valid_rows = models.PositiveIntegerField(_("filas válidas"), default=0)
+    issue_count = models.PositiveIntegerField(_("errores"), default=0)
+    invalid_rows = models.PositiveIntegerField(_("filas con errores"), default=0)
+    counts = models.JSONField(_("resultado"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    api_credential = models.ForeignKey(
+        ApiCredential, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="fileimport_tenant_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.status})"
+
+    @property
+    def is_busy(self) -> bool:
+        return self.status in {ImportStatus.VALIDATING, ImportStatus.IMPORTING}
+
+
+class FileImportIssue(TenantModel):
+    """One row-level problem of an import: file row (header = 1), column, value, reason."""
+
+    file_import = models.ForeignKey(FileImport, on_delete=models.CASCADE, related_name="issues")
+    row = models.PositiveIntegerField(_("fila"))
+    column = models.CharField(_("columna"), max_length=255, blank=True)
+    value = models.CharField(_("valor"), max_length=255, blank=True)
+    reason = models.CharField(_("motivo"), max_length=500)
+
+    class Meta:
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["tenant", "file_import", "row"], name="fileimportissue_tenant_row_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.row} {self.column}: {self.reason}"

@@ -69,6 +69,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "credentials.manage",
             "webhooks.view",
             "webhooks.manage",
+            "imports.view",
+            "imports.run",
         }
     ),
     Role.BRANCH_MANAGER: frozenset(_FRONT_OFFICE | {"customers.reassign", "jobs.run"}),
@@ -95,6 +97,8 @@ SCOPE_FAMILIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
     "jobs": (frozenset({"jobs.view"}), frozenset({"jobs.run"})),
     "webhooks": (frozenset({"webhooks.view"}), frozenset({"webhooks.manage"})),
+    # File imports; the records themselves also need the write scope of each resource.
+    "imports": (frozenset({"imports.view"}), frozenset({"imports.run"})),
 }
 ALL_SCOPES = tuple(f"{family}:{mode}" for family in SCOPE_FAMILIES for mode in ("read", "write"))
 

@@ -14,10 +14,12 @@ def job_list() -> QuerySet[Job]:
 
 def access_job(job_id: int) -> Job:
     """The current tenant's job, or NotFound (also for another tenant's id)."""
+    from vector_crm.background import overlay_live_progress
+
     job = Job.objects.filter(pk=job_id).first()
     if job is None:
         raise NotFound()
-    return job
+    return overlay_live_progress(job)
 
 
 def jobs_recent(limit: int = 50) -> list[Job]:

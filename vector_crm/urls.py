@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("vector_crm.api.urls")),
     path("", include("vector_crm.ui_urls")),
     path("customers/", include("customers.urls")),
+    path("imports/", include("vector_crm.imports.urls")),
 ]
 
 handler404 = "vector_crm.api.exceptions.not_found_handler"

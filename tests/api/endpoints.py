@@ -19,7 +19,7 @@ from django.db.models import Model
 
 from customers.models import Branch, Customer, Holding, Interaction, MonthlyAccountSummary, Payment, Product
 from tests import factories as f
-from vector_crm.models import Job, WebhookDelivery, WebhookEndpoint
+from vector_crm.models import FileImport, Job, WebhookDelivery, WebhookEndpoint
 from vector_crm.tenancy import tenant_context
 
 _serial = itertools.count(1)
@@ -61,6 +61,10 @@ def make_payment(org) -> Payment:
 
 def make_interaction(org) -> Interaction:
     return f.InteractionFactory(tenant=org.tenant, customer=make_customer(org), user=org["advisor"].user)
+
+
+def make_file_import(org) -> FileImport:
+    return f.FileImportFactory(tenant=org.tenant)
 
 
 def make_job(org) -> Job:
@@ -253,6 +257,8 @@ ENDPOINTS = [
         make_webhook_delivery,
         actions=frozenset({"list", "retrieve"}),
     ),
+    # Upload is multipart and the steps are actions: tests/imports/test_api.py covers them.
+    Endpoint("file-import", "imports", FileImport, make_file_import, actions=frozenset({"list", "retrieve"})),
 ]
 
 # Routed endpoints the shared classes cannot express, with the reason. The bulk upserts

@@ -31,6 +31,7 @@ def _fill(org):
         f.BranchFactory()
         f.JobFactory()
         f.WebhookDeliveryFactory()  # with its own endpoint and event
+        f.FileImportFactory(job=f.JobFactory(kind="imports.run"))
     f.InteractionFactory.create_batch(ROWS, customer=customer, user=org["advisor"].user)
     return customer
 

@@ -24,6 +24,8 @@ FACTORIES = {
     "vector_crm.WebhookEndpoint": f.WebhookEndpointFactory,
     "vector_crm.OutboxEvent": f.OutboxEventFactory,
     "vector_crm.WebhookDelivery": f.WebhookDeliveryFactory,
+    "vector_crm.FileImport": f.FileImportFactory,
+    "vector_crm.FileImportIssue": f.FileImportIssueFactory,
     "customers.Branch": f.BranchFactory,
     "customers.Product": f.ProductFactory,
     "customers.Customer": f.CustomerFactory,

@@ -5,9 +5,11 @@ from rest_framework.routers import DefaultRouter
 from customers.api.urls import register as register_customers
 from vector_crm.api.views import JobViewSet
 from vector_crm.api.webhooks import WebhookDeliveryViewSet, WebhookEndpointViewSet
+from vector_crm.imports.api import FileImportViewSet
 
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="job")
+router.register("imports", FileImportViewSet, basename="file-import")
 register_customers(router)
 # Deliveries first: "webhooks/deliveries/" is not an endpoint id (ids are digits anyway).
 router.register("webhooks/deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")

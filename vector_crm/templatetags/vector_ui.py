@@ -186,7 +186,11 @@ def vector_nav(context):
     )
     credentials_url = reverse("api_credential_list")
     webhooks_url = reverse("webhook_list")
+    imports_url = reverse("imports:index")
     return {
+        "show_imports": membership is not None and membership.has("imports.run"),
+        "imports_url": imports_url,
+        "imports_active": path.startswith(imports_url),
         "request": request,
         "stages": stages,
         "show_credentials": membership is not None and membership.has("credentials.manage"),

@@ -1,0 +1,471 @@
+"""The import pipeline: stream a stored file in chunks, type its columns, build records,
+validate them, write them through the importable's sinks, and keep the error report.
+
+``execute`` is what the dry-run and import jobs call. One call is one transaction: a dry
+run always rolls back (so its report includes the referential checks the writes make),
+an import rolls back when any row failed and the user did not choose "only valid rows".
+Each chunk is written inside a savepoint; a chunk whose writes reject a row is rolled
+back and written again without that row's records, so a row is written whole or not at
+all. Progress reaches pollers through ``JobReporter`` (the cache while inside the
+transaction). Memory is bounded by the chunk size: rows are never all in memory, nor are
+the issues (the first ``MAX_STORED_ISSUES`` are kept; every one goes to the CSV report).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gc
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from babel.numbers import get_decimal_symbol
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from vector_crm.errors import DomainError, PermissionDeniedError
+from vector_crm.imports import parsing
+from vector_crm.imports.registry import Batch, Importable, ImportContext, Preset, get_importable
+from vector_crm.models import FileImport, FileImportIssue, ImportStatus, Membership, Tenant
+from vector_crm.templatetags.vector_ui import babel_locale
+
+CHUNK_ROWS = 10_000
+MAX_STORED_ISSUES = 1_000
+VALUE_MAX = 255
+
+
+class ImportRefused(DomainError):
+    """The import found rows with errors and the user did not choose "only valid rows"."""
+
+
+# --- files -------------------------------------------------------------------------------
+
+
+def imports_dir(tenant_id: int) -> Path:
+    path = Path(settings.MEDIA_ROOT) / "imports" / str(int(tenant_id))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def stored_path(file_import: FileImport) -> Path:
+    return imports_dir(file_import.tenant_id) / file_import.stored_name
+
+
+def report_path(file_import: FileImport) -> Path:
+    return imports_dir(file_import.tenant_id) / f"{file_import.stored_name}.errores.csv"
+
+
+def decimal_separator(tenant: Tenant) -> str:
+    return get_decimal_symbol(babel_locale(tenant.locale))
+
+
+def file_problem_message(problem: parsing.FileProblem) -> str:
+    """The user's-language explanation of a whole-file problem."""
+    messages = {
+        "empty": _("El archivo está vacío."),
+        "binary": _("El archivo no es texto CSV ni una hoja XLSX (parece binario)."),
+        "legacy_xls": _("Los libros .xls antiguos no se admiten: guárdelo como .xlsx o CSV."),
+        "bad_xlsx": _("El archivo XLSX está dañado o no es un libro de Excel."),
+        "no_header": _("El archivo no tiene fila de encabezados."),
+        "no_rows": _("El archivo solo tiene encabezados: no hay filas de datos."),
+        "blank_header": _("La columna %(column)s no tiene nombre en el encabezado."),
+        "duplicate_header": _("La columna «%(column)s» está repetida en el encabezado."),
+        "encoding": _("El archivo mezcla codificaciones: no se pudo leer como %(encoding)s."),
+        "malformed_csv": _("El CSV está mal formado: %(detail)s"),
+    }
+    return messages.get(problem.code, problem.code) % problem.params
+
+
+# --- the plan ------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """Everything a chunk needs: the importable, where each target comes from, the locale."""
+
+    importable: Importable
+    preset: Preset | None
+    mapping: dict[str, str]
+    constants: dict[str, str]
+    ctx: ImportContext
+    decimal_separator: str
+    region: str
+    actor: Any = None
+    membership: Membership | None = None
+
+    def source_of(self, target: str) -> str:
+        """The column (or a marker for a constant or derived value) a target comes from."""
+        if target in self.mapping:
+            return self.mapping[target]
+        if self.preset and target in self.preset.derived:
+            return _("(calculado)")
+        return _("(valor fijo)")
+
+
+def build_plan(file_import: FileImport, *, actor=None, membership: Membership | None = None) -> Plan:
+    importable = get_importable(file_import.importable)
+    if importable is None:
+        raise DomainError(
+            _("Tipo de datos desconocido: %(key)s.") % {"key": file_import.importable}, field="importable"
+        )
+    preset = importable.presets.get(file_import.preset) if file_import.preset else None
+    tenant = Tenant.objects.get(pk=file_import.tenant_id)
+    constants = {**(preset.constants if preset else {}), **file_import.constants}
+    ctx = ImportContext(
+        tenant_id=tenant.pk, country=tenant.country, currency=tenant.currency, options=dict(file_import.options)
+    )
+    return Plan(
+        importable=importable,
+        preset=preset,
+        mapping=dict(file_import.mapping),
+        constants=constants,
+        ctx=ctx,
+        decimal_separator=decimal_separator(tenant),
+        region=tenant.country,
+        actor=actor,
+        membership=membership,
+    )
+
+
+# --- issues --------------------------------------------------------------------------------
+
+
+class IssueReport:
+    """Every issue to a CSV file; the first ``limit`` also kept for the database."""
+
+    HEADER = ("fila", "columna", "valor", "motivo")
+
+    def __init__(self, path: Path, limit: int = MAX_STORED_ISSUES):
+        self.limit = limit
+        self.kept: list[tuple[int, str, str, str]] = []
+        self.count = 0
+        self._handle = path.open("w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._handle, delimiter=";")
+        self._writer.writerow(self.HEADER)
+
+    def add(self, row: int, column: str, value: Any, reason: str) -> None:
+        issue = (int(row), str(column), str("" if value is None else value)[:VALUE_MAX], str(reason))
+        self.count += 1
+        if len(self.kept) < self.limit:
+            self.kept.append(issue)
+        self._writer.writerow(issue)
+
+    def add_many(self, rows: Iterable[int], column: str, values: Iterable[Any], reason: str) -> None:
+        for row, value in zip(rows, values, strict=True):
+            self.add(row, column, value, reason)
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+# --- one chunk -----------------------------------------------------------------------------
+
+_KIND_REASONS = {
+    parsing.KIND_DECIMAL: lambda sep: (
+        _("No es un número válido (escriba %(example)s o 1234.56).")
+        % {"example": "1.234,56" if sep == "," else "1,234.56"}
+    ),
+    parsing.KIND_INTEGER: lambda sep: _("No es un número entero válido."),
+    parsing.KIND_DATE: lambda sep: _("No es una fecha válida (use AAAA-MM-DD o DD/MM/AAAA)."),
+}
+
+
+def _raw_target_values(frame: pd.DataFrame, plan: Plan, derived: dict) -> dict[str, tuple[pd.Series, bool]]:
+    """Each target that has a source: (raw strings, canonical?)."""
+    sources: dict[str, tuple[pd.Series, bool]] = {}
+    for target in plan.importable.targets:
+        if target.name in plan.mapping:
+            sources[target.name] = (frame[plan.mapping[target.name]], False)
+        elif target.name in derived:
+            sources[target.name] = (derived[target.name], True)
+        elif target.name in plan.constants:
+            sources[target.name] = (pd.Series(plan.constants[target.name], index=frame.index, dtype=object), False)
+    return sources
+
+
+def typed_frame(frame: pd.DataFrame, plan: Plan, issues: IssueReport) -> tuple[pd.DataFrame, set[int]]:
+    """One canonical-string column per target with a source; the rows with unreadable values."""
+    derived = plan.preset.derive(frame, plan.ctx) if plan.preset and plan.preset.derive else {}
+    columns: dict[str, pd.Series] = {}
+    bad_any = pd.Series(False, index=frame.index)
+    for name, (raw, canonical) in _raw_target_values(frame, plan, derived).items():
+        kind = plan.importable.target(name).kind
+        values, bad = parsing.normalize_column(raw, kind, plan.decimal_separator, canonical=canonical)
+        if bad.any():
+            issues.add_many(
+                frame.index[bad], plan.source_of(name), raw[bad], _KIND_REASONS[kind](plan.decimal_separator)
+            )
+            bad_any |= bad
+        columns[name] = values
+    return pd.DataFrame(columns, index=frame.index), set(frame.index[bad_any].tolist())
+
+
+@dataclass
+class _Pending:
+    """Validated records of one sink, each with its file row and field -> target map."""
+
+    records: list[dict] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    fields: list[dict[str, str]] = field(default_factory=list)
+
+
+def _issue_for(plan: Plan, frame: pd.DataFrame, typed: pd.DataFrame, row: int, target: str | None, message: str):
+    """(column, value) of a record error: the user's column and what the file held."""
+    if not target:
+        return "", ""
+    source = plan.source_of(target)
+    if target in plan.mapping:
+        return source, frame.at[row, plan.mapping[target]]
+    if target in typed.columns:
+        return source, typed.at[row, target]
+    return target, ""
+
+
+def _validate_batches(batches: list[Batch], plan: Plan, frame, typed, issues: IssueReport, bad: set[int]):
+    pending: dict[str, _Pending] = {sink.name: _Pending() for sink in plan.importable.sinks}
+    for batch in batches:
+        sink = plan.importable.sink(batch.sink)
+        valid, rejected = sink.validate(batch.records, region=plan.region)
+        for error in rejected:
+            row = batch.rows[error.index]
+            target = batch.fields.get(error.field, error.field) if error.field else None
+            column, value = _issue_for(plan, frame, typed, row, target, error.message)
+            issues.add(row, column, value, error.message)
+            bad.add(row)
+        into = pending[batch.sink]
+        for index, data in valid:
+            into.records.append(data)
+            into.rows.append(batch.rows[index])
+            into.fields.append(batch.fields)
+    return pending
+
+
+def _write_once(pending: dict[str, _Pending], plan: Plan, bad: set[int]) -> tuple[dict, list]:
+    """Upsert every sink without the bad rows; returns counts and the rejections."""
+    counts: dict[str, dict[str, int]] = {}
+    for sink in plan.importable.sinks:
+        todo = pending[sink.name]
+        keep = [i for i, row in enumerate(todo.rows) if row not in bad]
+        records = [(k, todo.records[i]) for k, i in enumerate(keep)]
+        if not records:
+            continue
+        result = sink.upsert(
+            records=records,
+            rejected=[],
+            actor=plan.actor,
+            membership=plan.membership,
+            atomic=False,
+            total=len(records),
+        )
+        if result.rejected:
+            return counts, [(sink.name, keep[error.index], error) for error in result.rejected]
+        counts[sink.name] = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+    return counts, []
+
+
+def _write(pending: dict[str, _Pending], plan: Plan, frame, typed, issues: IssueReport, bad: set[int]) -> dict:
+    """Write the chunk in a savepoint; a row a sink rejects is reported and the chunk is
+    written again without it (so no row is ever half written)."""
+    while True:
+        savepoint = transaction.savepoint()
+        counts, rejections = _write_once(pending, plan, bad)
+        if not rejections:
+            transaction.savepoint_commit(savepoint)
+            return counts
+        transaction.savepoint_rollback(savepoint)
+        for sink_name, position, error in rejections:
+            todo = pending[sink_name]
+            row = todo.rows[position]
+            target = todo.fields[position].get(error.field, error.field) if error.field else None
+            column, value = _issue_for(plan, frame, typed, row, target, error.message)
+            issues.add(row, column, value, error.message)
+            bad.add(row)
+
+
+@dataclass
+class Totals:
+    rows: int = 0
+    invalid_rows: int = 0
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(
+        default_factory=lambda: {"parse": 0.0, "normalise": 0.0, "validate": 0.0, "write": 0.0}
+    )
+
+    def add_counts(self, counts: dict[str, dict[str, int]]) -> None:
+        for sink, values in counts.items():
+            into = self.counts.setdefault(sink, {"created": 0, "updated": 0, "unchanged": 0})
+            for name, value in values.items():
+                into[name] += value
+
+
+def process_chunk(chunk: parsing.Chunk, plan: Plan, issues: IssueReport, totals: Totals) -> None:
+    frame = chunk.frame
+    width = len(frame.columns)
+    for row, found in chunk.width_errors:
+        issues.add(
+            row,
+            "",
+            "",
+            _("La fila tiene %(found)d columnas; el encabezado tiene %(width)d.")
+            % {
+                "found": found,
+                "width": width,
+            },
+        )
+    started = time.perf_counter()
+    typed, bad = typed_frame(frame, plan, issues)
+    batches = plan.importable.build(typed.drop(index=list(bad)), plan.ctx)
+    normalised = time.perf_counter()
+    pending = _validate_batches(batches, plan, frame, typed, issues, bad)
+    validated = time.perf_counter()
+    totals.add_counts(_write(pending, plan, frame, typed, issues, bad))
+    totals.seconds["normalise"] += normalised - started
+    totals.seconds["validate"] += validated - normalised
+    totals.seconds["write"] += time.perf_counter() - validated
+    totals.rows += len(frame) + len(chunk.width_errors)
+    totals.invalid_rows += len(bad) + len(chunk.width_errors)
+
+
+# --- the whole file --------------------------------------------------------------------------
+
+
+def _principal(file_import: FileImport, importable: Importable) -> tuple[Any, Membership | None]:
+    """Who the import acts for, re-checked when the job runs (rights may have changed)."""
+    needed = ("imports.run", *importable.capabilities)
+    if file_import.api_credential_id:
+        credential = file_import.api_credential
+        if not (credential.is_active and all(credential.has(c) for c in needed)):
+            raise PermissionDeniedError()
+        return None, None
+    membership = Membership.objects.filter(user_id=file_import.created_by_id, is_active=True).first()
+    if membership is None or not all(membership.has(c) for c in needed):
+        raise PermissionDeniedError()
+    return file_import.created_by, membership
+
+
+def _chunks(file_import: FileImport, plan: Plan, chunk_rows: int):
+    info = parsing.FileInfo(
+        format=file_import.file_format,
+        encoding=file_import.encoding,
+        delimiter=file_import.delimiter,
+        headers=list(file_import.headers),
+    )
+    return parsing.iter_chunks(
+        stored_path(file_import), info, chunk_rows=chunk_rows, decimal_separator=plan.decimal_separator
+    )
+
+
+@contextlib.contextmanager
+def _paused_gc():
+    """No cyclic collection while a chunk is handled: its tens of thousands of short-lived
+    dicts would trigger repeated full collections; reference counting still frees them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _run_chunks(file_import, plan, issues, totals, reporter, chunk_rows) -> None:
+    chunks = _chunks(file_import, plan, chunk_rows)
+    while True:
+        started = time.perf_counter()
+        chunk = next(chunks, None)
+        totals.seconds["parse"] += time.perf_counter() - started
+        if chunk is None:
+            return
+        with _paused_gc():
+            process_chunk(chunk, plan, issues, totals)
+        reporter.progress(totals.rows, rows=totals.rows, errors=issues.count)
+
+
+def execute(file_import: FileImport, *, dry_run: bool, reporter, chunk_rows: int = CHUNK_ROWS) -> Totals:
+    """Dry-run or import ``file_import`` (see the module docstring); updates its status,
+    counts and error report, and raises ``ImportRefused`` when an import wrote nothing
+    because rows failed."""
+    importable = get_importable(file_import.importable)
+    if importable is None:
+        raise DomainError(_("Tipo de datos desconocido."), field="importable")
+    actor, membership = _principal(file_import, importable)
+    plan = build_plan(file_import, actor=actor, membership=membership)
+    only_valid = bool(file_import.options.get("only_valid"))
+    FileImportIssue.objects.filter(file_import=file_import).delete()
+    reporter.set_total(int(file_import.options.get("estimated_rows", 0)))
+    issues = IssueReport(report_path(file_import))
+    totals = Totals()
+    refused = False
+    try:
+        with transaction.atomic():
+            if plan.preset and plan.preset.prepare:
+                plan.preset.prepare(plan.ctx, actor=actor, membership=membership)
+            _run_chunks(file_import, plan, issues, totals, reporter, chunk_rows)
+            refused = bool(issues.count) and not only_valid
+            if dry_run or refused:
+                transaction.set_rollback(True)
+    except parsing.FileProblem as problem:
+        issues.close()
+        mark_failed(file_import, file_problem_message(problem))
+        raise DomainError(file_problem_message(problem), field="file") from problem
+    issues.close()
+    _store_outcome(file_import, totals, issues, dry_run=dry_run, refused=refused)
+    if refused and not dry_run:
+        raise ImportRefused(file_import.error)
+    return totals
+
+
+def mark_failed(file_import: FileImport, message: str) -> None:
+    file_import.status = ImportStatus.FAILED
+    file_import.error = message
+    FileImport.objects.filter(pk=file_import.pk).update(status=file_import.status, error=message)
+
+
+def _store_outcome(file_import: FileImport, totals: Totals, issues: IssueReport, *, dry_run: bool, refused: bool):
+    FileImportIssue.objects.bulk_create(
+        [
+            FileImportIssue(
+                tenant_id=file_import.tenant_id,
+                file_import=file_import,
+                row=row,
+                column=column[:255],
+                value=value,
+                reason=reason[:500],
+            )
+            for row, column, value, reason in issues.kept
+        ]
+    )
+    file_import.total_rows = totals.rows
+    file_import.invalid_rows = totals.invalid_rows
+    file_import.valid_rows = totals.rows - totals.invalid_rows
+    file_import.issue_count = issues.count
+    # After a dry run: what importing the valid rows would do.
+    file_import.counts = {} if refused and not dry_run else totals.counts
+    file_import.options = {**file_import.options, "seconds": {k: round(v, 3) for k, v in totals.seconds.items()}}
+    if dry_run:
+        file_import.status = ImportStatus.VALIDATED
+        file_import.error = ""
+    elif refused:
+        file_import.status = ImportStatus.FAILED
+        file_import.error = _(
+            "%(rows)d filas tienen errores: no se importó nada. Corrija el archivo o elija importar solo las filas "
+            "válidas."
+        ) % {"rows": totals.invalid_rows}
+    else:
+        file_import.status = ImportStatus.DONE
+        file_import.error = ""
+    FileImport.objects.filter(pk=file_import.pk).update(
+        total_rows=file_import.total_rows,
+        invalid_rows=file_import.invalid_rows,
+        valid_rows=file_import.valid_rows,
+        issue_count=file_import.issue_count,
+        counts=file_import.counts,
+        options=file_import.options,
+        status=file_import.status,
+        error=file_import.error,
+    )
