@@ -34,6 +34,7 @@ from customers.selectors import (
     tenant_members,
     visible_customers,
 )
+from vector_crm.api.filters import MAX_ID
 
 
 def _membership(request):
@@ -71,6 +72,12 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self) -> QuerySet:
         return self.scope(self.context.get("request"))
+
+    def to_internal_value(self, data):
+        # An id beyond the 64-bit key range names nothing (and would overflow the driver).
+        if isinstance(data, int) and not 0 < data <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
 
 
 class TenantPhoneNumberField(PhoneNumberField):
@@ -300,7 +307,10 @@ class PortfolioReassignSerializer(serializers.Serializer):
     """Move the given customers, or all of ``from_owner``'s visible portfolio, to ``to_owner``."""
 
     customer_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, allow_empty=False, max_length=5000
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        allow_empty=False,
+        max_length=5000,
     )
     from_owner = ScopedPrimaryKeyRelatedField(scope_members, required=False)
     to_owner = ScopedPrimaryKeyRelatedField(scope_members)

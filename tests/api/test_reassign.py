@@ -136,3 +136,13 @@ def test_inactive_member_cannot_receive_a_portfolio(org_a, portfolio, api_for):
 def test_which_customers_must_be_said(org_a, api_for):
     response = api_for(org_a["tenant_admin"]).post(URL, {"to_owner": org_a["advisor"].user_id})
     assert_problem(response, 400, "customer_ids")
+
+
+@pytest.mark.parametrize("field", ["customer_ids", "to_owner"])
+def test_ids_beyond_the_64_bit_range_are_a_field_error(org_a, portfolio, api_for, field):
+    huge = 2**64 + 7
+    body = {"customer_ids": [portfolio["advisor"][0].pk], "to_owner": org_a.extra["teammate"].user_id}
+    body[field] = [huge] if field == "customer_ids" else huge
+    response = api_for(org_a["tenant_admin"]).post(URL, body, format="json")
+    assert_problem(response, 400, field)
+    assert _owner(portfolio["advisor"][0]) == org_a["advisor"].user_id
