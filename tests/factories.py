@@ -36,6 +36,7 @@ from vector_crm.models import (
     IdempotencyRecord,
     Job,
     Membership,
+    Notification,
     OutboxEvent,
     Team,
     Tenant,
@@ -279,3 +280,12 @@ class WebhookDeliveryFactory(TenantOwnedFactory):
     endpoint = factory.SubFactory(WebhookEndpointFactory)
     event = factory.SubFactory(OutboxEventFactory)
     next_attempt_at = factory.LazyFunction(timezone.now)
+
+
+class NotificationFactory(TenantOwnedFactory):
+    class Meta:
+        model = Notification
+
+    user = factory.SubFactory(UserFactory)
+    kind = "case.escalated"
+    title = "C-000001 escalado"
