@@ -11,6 +11,7 @@ import pytest
 from cases import services, sla
 from cases.models import CaseType, SlaPolicy
 from tests import factories as f
+from tests.platform.test_worker import broker, celery_env, start_celery  # noqa: F401 (real-worker fixtures)
 from vector_crm.tenancy import tenant_context
 
 BOGOTA = ZoneInfo("America/Bogota")
