@@ -206,7 +206,7 @@ def _offsets(case: Case) -> list[float]:
     return [float(minutes) * 60 for minutes in (case.escalation_offsets or [])]
 
 
-def _plan_next_deadline(case: Case, cal: sla.BusinessCalendar) -> None:
+def plan_next_deadline(case: Case, cal: sla.BusinessCalendar) -> None:
     """Set ``next_deadline_at`` from the clocks: None when closed, paused or all fired."""
     if case.status not in OPEN_STATUSES or case.paused_at is not None:
         case.next_deadline_at = None
@@ -215,7 +215,7 @@ def _plan_next_deadline(case: Case, cal: sla.BusinessCalendar) -> None:
     case.next_deadline_at = checkpoint.at if checkpoint else None
 
 
-def _start_clocks(case: Case, cal: sla.BusinessCalendar, tier: str | None) -> None:
+def start_clocks(case: Case, cal: sla.BusinessCalendar, tier: str | None) -> None:
     policy = pick_policy(case.case_type, case.priority, tier)
     case.sla_policy = policy
     if policy is None:
@@ -339,8 +339,8 @@ def case_open(
         case.branch_id = case.team.branch_id
     _validate(case)
     cal = calendar or tenant_calendar()
-    _start_clocks(case, cal, _customer_tier(case.customer_id))
-    _plan_next_deadline(case, cal)
+    start_clocks(case, cal, _customer_tier(case.customer_id))
+    plan_next_deadline(case, cal)
     case.save()
     CaseMilestone.objects.bulk_create(
         [
@@ -440,7 +440,7 @@ def case_transition(
         case.satisfaction = satisfaction
         case.customer_confirmed = bool(customer_confirmed)
     case.status = to_status
-    _plan_next_deadline(case, cal)
+    plan_next_deadline(case, cal)
     case.save()
     _event(
         case,
