@@ -20,7 +20,7 @@ from cases.choices import OPEN_STATUSES, ApprovalStatus, CaseKind
 from cases.models import BusinessCalendar, Case, CaseEvent, CaseType, SlaPolicy
 from cases.permissions import Viewer
 from customers.selectors import visibility_filter
-from vector_crm.errors import NotFound
+from vector_crm.errors import DomainError, NotFound
 from vector_crm.models import Membership, Tenant
 from vector_crm.roles import VISIBILITY, Role, Visibility
 from vector_crm.tenancy import require_tenant_id
@@ -153,3 +153,40 @@ def team_members_for_board(membership: Membership | None):
         .select_related("user", "team")
         .order_by("user__username")
     )
+
+
+# --- Triage ---------------------------------------------------------------------------------
+
+_TRIAGE_MODELS: dict[int, tuple[tuple, object]] = {}
+
+
+def triage_training_set() -> tuple[list[str], list[str], list[int | None], tuple]:
+    """The current tenant's closed complaints with a narrative: texts, categories, queues,
+    and a version key (count, newest id) that changes when the set does."""
+    rows = list(
+        Case.objects.filter(kind=CaseKind.COMPLAINT, status="closed")
+        .exclude(description="")
+        .exclude(category="")
+        .order_by("pk")
+        .values_list("pk", "description", "category", "team_id")
+    )
+    version = (len(rows), rows[-1][0] if rows else 0)
+    return [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], version
+
+
+def case_triage(narrative: str) -> dict:
+    """Suggested category and queue for a new complaint, from a classifier trained on the
+    current tenant's own closed complaints (retrained when they change; kept in memory)."""
+    from cases import triage
+
+    tenant_id = require_tenant_id()
+    texts, categories, queues, version = triage_training_set()
+    cached = _TRIAGE_MODELS.get(tenant_id)
+    if cached is None or cached[0] != version:
+        try:
+            model = triage.train(texts, categories, queues)
+        except ValueError as exc:
+            raise DomainError(str(exc), field="narrative") from None
+        _TRIAGE_MODELS[tenant_id] = (version, model)
+    _version, model = _TRIAGE_MODELS[tenant_id]
+    return {**model.suggest(narrative), "trained_on": model.trained_on}

@@ -210,3 +210,13 @@ class SlaPolicySerializer(serializers.ModelSerializer):
 
 def allowed_next(status: str) -> list[str]:
     return sorted(ALLOWED_TRANSITIONS.get(status, frozenset()))
+
+
+class TriageRequestSerializer(serializers.Serializer):
+    narrative = serializers.CharField(max_length=20000)
+
+
+class TriageSuggestionSerializer(serializers.Serializer):
+    category = serializers.CharField()
+    queue = serializers.IntegerField(allow_null=True)
+    trained_on = serializers.IntegerField()

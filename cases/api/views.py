@@ -29,6 +29,8 @@ from cases.api.serializers import (
     EscalationSerializer,
     SlaPolicySerializer,
     TransitionSerializer,
+    TriageRequestSerializer,
+    TriageSuggestionSerializer,
 )
 from cases.filters import CaseCommentFilterSet, CaseFilterSet, CaseTypeFilterSet, SlaPolicyFilterSet
 from cases.models import Case, CaseAttachment, CaseEvent, CaseType, SlaPolicy
@@ -65,6 +67,7 @@ class CaseViewSet(
         "comments": "cases.view",
         "attachments": "cases.view",
         "timeline": "cases.view",
+        "triage": "cases.create",
     }
 
     def scoped_queryset(self):
@@ -148,6 +151,16 @@ class CaseViewSet(
                 "escalations": EscalationSerializer(case.escalations.order_by("escalated_at"), many=True).data,
             }
         )
+
+    @extend_schema(request=TriageRequestSerializer, responses=TriageSuggestionSerializer)
+    @action(detail=False, methods=["post"], serializer_class=TriageRequestSerializer, filter_backends=[])
+    def triage(self, request):
+        """Suggested category and queue for a new complaint's narrative, from a classifier
+        trained on this institution's own closed complaints."""
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        suggestion = selectors.case_triage(body.validated_data["narrative"])
+        return Response(TriageSuggestionSerializer(suggestion).data)
 
     @extend_schema(request=AttachmentUploadSerializer, responses=CaseAttachmentSerializer)
     @action(
