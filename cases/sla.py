@@ -46,6 +46,8 @@ class BusinessCalendar:
     hours: Mapping[int, tuple[Interval, ...]] = field(default_factory=lambda: dict(DEFAULT_HOURS))
     country: str | None = None
     extra_holidays: frozenset[dt.date] = frozenset()
+    # Working intervals per day, computed once (a sweep asks for the same days often).
+    _day_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for weekday, intervals in self.hours.items():
@@ -68,6 +70,12 @@ class BusinessCalendar:
 
     def intervals_on(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
         """The day's working intervals as UTC datetimes (none on a holiday)."""
+        cached = self._day_cache.get(day)
+        if cached is None:
+            cached = self._day_cache[day] = self._compute_intervals(day)
+        return cached
+
+    def _compute_intervals(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
         if self.is_holiday(day):
             return []
         tz = self.tz

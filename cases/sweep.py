@@ -27,6 +27,7 @@ from cases import sla
 from cases.choices import ESCALATION_TARGETS, Clock, EventKind
 from cases.models import Case, CaseEvent, Escalation
 from cases.selectors import tenant_calendar
+from vector_crm.db import insert_rows
 from vector_crm.models import Membership, Tenant
 from vector_crm.notifications import Message, notify_many
 from vector_crm.outbox import events_emit_many
@@ -52,6 +53,7 @@ SWEEP_FIELDS = (
     "escalation_offsets",
 )
 UPDATED_FIELDS = ["warned_at", "response_breached_at", "escalation_level", "next_deadline_at"]
+CASE_LABEL = "cases.case"
 
 
 @dataclass
@@ -90,12 +92,14 @@ class Recipients:
 
 @dataclass
 class BatchOutput:
-    escalations: list[Escalation] = field(default_factory=list)
-    events: list[CaseEvent] = field(default_factory=list)
+    """Rows one batch writes, as plain dicts (no model instances: set-based inserts)."""
+
+    escalations: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
-    warned: list[tuple[dict, Case]] = field(default_factory=list)
-    escalated: list[tuple[dict, Case]] = field(default_factory=list)
-    cases: list[Case] = field(default_factory=list)
+    warned: list[tuple[dict, tuple]] = field(default_factory=list)
+    escalated: list[tuple[dict, tuple]] = field(default_factory=list)
+    updates: list[tuple] = field(default_factory=list)  # (id, warned_at, breached_at, level, next_at)
 
 
 def _state(row: dict) -> sla.ClockState:
@@ -114,116 +118,95 @@ def _reference(case_id: int) -> str:
     return f"C-{case_id:06d}"
 
 
-def _step_records(row: dict, step: sla.Checkpoint, now: dt.datetime, recipients: Recipients, out: BatchOutput, url):
+def _texts() -> dict[str, str]:
+    """The batch's messages, translated once (not per case)."""
+    return {
+        "warning": _("El caso alcanzó el umbral de alerta de su ANS de resolución."),
+        "warning_title": _("%(ref)s en riesgo de vencer su ANS"),
+        "response": _("Venció el plazo de primera respuesta sin respuesta al cliente."),
+        "resolution": _("Venció el ANS de resolución (nivel %(level)s)."),
+        "escalated_title": _("%(ref)s escalado: %(reason)s"),
+    }
+
+
+def _step_records(row: dict, step: sla.Checkpoint, now: dt.datetime, ctx: dict, out: BatchOutput, url: str) -> None:
     """Append what one fired step writes: timeline row, escalation, notifications, event."""
-    case_ref = Case(pk=row["id"])
+    recipients, texts = ctx["recipients"], ctx["texts"]
+    case_ref = (CASE_LABEL, row["id"])
     title_ref = _reference(row["id"])
     if step.kind == sla.WARNING:
         users = recipients.for_step(row, "assignee")
-        reason = _("El caso alcanzó el umbral de alerta de su ANS de resolución.")
+        due = row["resolution_due_at"].isoformat()
         out.events.append(
-            CaseEvent(
-                case_id=row["id"],
-                kind=EventKind.WARNING,
-                body=reason,
-                occurred_at=now,
-                data={"due": row["resolution_due_at"].isoformat(), "notified": users},
-            )
+            _event_row(row["id"], EventKind.WARNING, texts["warning"], now, {"due": due, "notified": users})
         )
-        out.messages += [
-            Message(
-                user_id=u,
-                kind="case.sla_warning",
-                title=_("%(ref)s en riesgo de vencer su ANS") % {"ref": title_ref},
-                body=f"{row['subject']}\n{reason}",
-                url=url,
-            )
-            for u in users
-        ]
-        out.warned.append(
-            (
-                {
-                    "id": row["id"],
-                    "reference": title_ref,
-                    "resolution_due_at": row["resolution_due_at"],
-                    "notified": users,
-                },
-                case_ref,
-            )
-        )
+        title = texts["warning_title"] % {"ref": title_ref}
+        body = f"{row['subject']}\n{texts['warning']}"
+        out.messages += [Message(user_id=u, kind="case.sla_warning", title=title, body=body, url=url) for u in users]
+        payload = {"id": row["id"], "reference": title_ref, "resolution_due_at": due, "notified": users}
+        out.warned.append((payload, case_ref))
         return
     if step.kind == sla.RESPONSE_BREACH:
         clock, level, target = Clock.FIRST_RESPONSE, 1, "supervisor"
-        reason = _("Venció el plazo de primera respuesta sin respuesta al cliente.")
+        reason = texts["response"]
         due = row["response_due_at"]
     else:
         clock, level = Clock.RESOLUTION, step.level
         target = ESCALATION_TARGETS.get(level, "branch_manager")
-        reason = _("Venció el ANS de resolución (nivel %(level)s).") % {"level": level}
+        reason = texts["resolution"] % {"level": level}
         due = row["resolution_due_at"]
     users = recipients.for_step(row, target)
     out.escalations.append(
-        Escalation(
-            case_id=row["id"],
-            clock=clock,
-            level=level,
-            target_role=target,
-            reason=reason,
-            escalated_at=now,
-            notified=users,
-        )
+        {
+            "case_id": row["id"],
+            "clock": clock,
+            "level": level,
+            "target_role": target,
+            "reason": reason,
+            "escalated_at": now,
+            "notified": users,
+        }
     )
-    out.events.append(
-        CaseEvent(
-            case_id=row["id"],
-            kind=EventKind.ESCALATION,
-            body=reason,
-            occurred_at=now,
-            data={"clock": clock, "level": level, "to": target, "notified": users},
-        )
-    )
+    detail = {"clock": str(clock), "level": level, "to": target, "notified": users}
+    out.events.append(_event_row(row["id"], EventKind.ESCALATION, reason, now, detail))
+    title = texts["escalated_title"] % {"ref": title_ref, "reason": reason}
     out.messages += [
-        Message(
-            user_id=u,
-            kind="case.escalated",
-            title=_("%(ref)s escalado: %(reason)s") % {"ref": title_ref, "reason": reason},
-            body=row["subject"],
-            url=url,
-        )
-        for u in users
+        Message(user_id=u, kind="case.escalated", title=title, body=row["subject"], url=url) for u in users
     ]
-    out.escalated.append(
-        (
-            {
-                "id": row["id"],
-                "reference": title_ref,
-                "clock": clock,
-                "level": level,
-                "to": target,
-                "reason": reason,
-                "due_at": due,
-                "notified": users,
-            },
-            case_ref,
-        )
-    )
+    payload = {"id": row["id"], "reference": title_ref, "reason": reason, "due_at": due.isoformat(), **detail}
+    out.escalated.append((payload, case_ref))
 
 
-def _apply_row(
-    row: dict, now: dt.datetime, cal: sla.BusinessCalendar, recipients: Recipients, out: BatchOutput
-) -> None:
+def _event_row(case_id: int, kind: str, body: str, now: dt.datetime, data: dict) -> dict:
+    return {
+        "case_id": case_id,
+        "kind": kind,
+        "from_status": "",
+        "to_status": "",
+        "actor_id": None,
+        "body": body,
+        "is_internal": False,
+        "data": data,
+        "occurred_at": now,
+    }
+
+
+def _apply_row(row: dict, now: dt.datetime, cal: sla.BusinessCalendar, ctx: dict, out: BatchOutput) -> None:
     offsets = [float(m) * 60 for m in row["escalation_offsets"] or []]
     add = lambda moment, seconds: sla.add_business_time(cal, moment, seconds)  # noqa: E731
     fired, state, following = sla.due_checkpoints(_state(row), now, offsets, add)
-    url = reverse("cases:detail", args=[row["id"]])
+    url = f"{ctx['url_prefix']}{row['id']}/"
     for step in fired:
-        _step_records(row, step, now, recipients, out, url)
-    case = Case(pk=row["id"])
-    case.warned_at = row["warned_at"] or (now if state.warned else None)
-    case.response_breached_at = row["response_breached_at"] or (now if state.response_breached else None)
-    case.escalation_level = state.escalation_level
-    case.next_deadline_at = following.at if following else None
-    out.cases.append(case)
+        _step_records(row, step, now, ctx, out, url)
+    out.updates.append(
+        (
+            row["id"],
+            row["warned_at"] or (now if state.warned else None),
+            row["response_breached_at"] or (now if state.response_breached else None),
+            state.escalation_level,
+            following.at if following else None,
+        )
+    )
 
 
 def _lock_due(now: dt.datetime, batch_size: int) -> list[dict]:
@@ -234,29 +217,29 @@ def _lock_due(now: dt.datetime, batch_size: int) -> list[dict]:
 
 
 def _write(out: BatchOutput, tenant_id: int) -> None:
-    for obj in (*out.escalations, *out.events, *out.cases):
-        obj.tenant_id = tenant_id
-    Escalation.objects.bulk_create(out.escalations, batch_size=1000)
-    CaseEvent.objects.bulk_create(out.events, batch_size=1000)
-    _bulk_update_cases(out.cases)
+    for row in (*out.escalations, *out.events):
+        row["tenant_id"] = tenant_id
+    insert_rows(Escalation, out.escalations)
+    insert_rows(CaseEvent, out.events)
+    _bulk_update_cases(out.updates)
     notify_many(out.messages)
-    for _payload, case in out.warned + out.escalated:
-        case.tenant_id = tenant_id
-    events_emit_many(type="case.sla_warning", items=out.warned)
-    events_emit_many(type="case.escalated", items=out.escalated)
+    events_emit_many(type="case.sla_warning", items=out.warned, json_ready=True)
+    events_emit_many(type="case.escalated", items=out.escalated, json_ready=True)
 
 
-def _bulk_update_cases(cases: list[Case]) -> None:
-    if not cases:
+def _bulk_update_cases(updates: list[tuple]) -> None:
+    if not updates:
         return
     if connection.vendor != "postgresql":
+        cases = [
+            Case(pk=pk, warned_at=warned, response_breached_at=breached, escalation_level=level, next_deadline_at=nxt)
+            for pk, warned, breached, level, nxt in updates
+        ]
         Case.objects.bulk_update(cases, UPDATED_FIELDS, batch_size=500)
         return
     # One UPDATE ... FROM (VALUES ...) per batch: Django's bulk_update builds CASE chains.
-    values_sql = ", ".join(["(%s, %s::timestamptz, %s::timestamptz, %s, %s::timestamptz)"] * len(cases))
-    params: list = []
-    for case in cases:
-        params += [case.pk, case.warned_at, case.response_breached_at, case.escalation_level, case.next_deadline_at]
+    values_sql = ", ".join(["(%s, %s::timestamptz, %s::timestamptz, %s, %s::timestamptz)"] * len(updates))
+    params = [value for update in updates for value in update]
     table = Case._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -287,8 +270,9 @@ def sla_sweep_batch(
         cal = calendar or tenant_calendar(tenant_id)
         recipients = recipients or Recipients.load()
         out = BatchOutput()
+        ctx = {"recipients": recipients, "texts": _texts(), "url_prefix": reverse("cases:detail", args=[0])[:-2]}
         for row in rows:
-            _apply_row(row, now, cal, recipients, out)
+            _apply_row(row, now, cal, ctx, out)
         _write(out, tenant_id)
     return {"cases": len(rows), "warnings": len(out.warned), "escalations": len(out.escalations)}
 

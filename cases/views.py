@@ -241,8 +241,12 @@ def escalation_board(request):
         except DomainError as exc:
             messages.error(request, exc.message)
         return redirect("cases:board")
-    team_id = request.GET.get("team")
-    board = selectors.escalation_board(viewer, team_id=int(team_id) if team_id and team_id.isdigit() else None)
+    # A supervisor starts on their own team's queue; ?team=all shows every visible queue.
+    team_param = request.GET.get("team") or ""
+    team_id = int(team_param) if team_param.isdigit() else None
+    if not team_param and request.membership.team_id:
+        team_id = request.membership.team_id
+    board = selectors.escalation_board(viewer, team_id=team_id)
     members = selectors.team_members_for_board(request.membership)
     return render(request, "cases/board.html", {**board, "members": members, "teams": Team.objects.order_by("name")})
 

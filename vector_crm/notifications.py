@@ -30,29 +30,27 @@ class Message:
     url: str = ""
 
 
-def notify_many(messages: Iterable[Message], *, email: bool = True) -> list[Notification]:
-    """Create one notification per message in the current tenant; e-mail them after commit."""
+def notify_many(messages: Iterable[Message], *, email: bool = True) -> list[int]:
+    """Create one notification per message in the current tenant (one bulk insert);
+    e-mail them after commit. Returns the new notification ids."""
+    from vector_crm.db import insert_rows
+
     tenant_id = require_tenant_id()
     now = timezone.now()
     rows = [
-        Notification(
-            tenant_id=tenant_id,
-            user_id=m.user_id,
-            kind=m.kind,
-            title=m.title[:200],
-            body=m.body,
-            url=m.url,
-            created_at=now,
-        )
+        {
+            "tenant_id": tenant_id,
+            "user_id": m.user_id,
+            "kind": m.kind,
+            "title": m.title[:200],
+            "body": m.body,
+            "url": m.url,
+            "created_at": now,
+        }
         for m in messages
     ]
-    if not rows:
-        return []
-    created = Notification.objects.bulk_create(rows, batch_size=1000)
-    if email:
-        ids = [n.pk for n in created if n.pk is not None]
-        if not ids:  # backends that do not return ids from bulk inserts
-            ids = list(Notification.objects.filter(created_at=now, emailed_at=None).values_list("pk", flat=True))
+    ids = insert_rows(Notification, rows, returning_ids=True)
+    if email and ids:
 
         def queue() -> None:
             from vector_crm.jobs import send_notification_emails
@@ -61,7 +59,7 @@ def notify_many(messages: Iterable[Message], *, email: bool = True) -> list[Noti
                 send_notification_emails.delay(tenant_id, ids[start : start + EMAIL_BATCH_SIZE])
 
         transaction.on_commit(queue)
-    return created
+    return ids
 
 
 def send_notification_emails_now(notification_ids: list[int]) -> int:
