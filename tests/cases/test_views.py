@@ -163,3 +163,14 @@ def test_other_tenants_case_is_404(open_case, org_b, client_for):
         .status_code
         == 404
     )
+
+
+def test_the_english_catalogue_translates_the_cases_ui():
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert translation.gettext("Tablero de escalamiento") == "Escalation board"
+        assert (
+            translation.gettext("No se puede pasar de «%(a)s» a «%(b)s».")
+            == "A case cannot move from “%(a)s” to “%(b)s”."
+        )
