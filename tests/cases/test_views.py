@@ -174,3 +174,20 @@ def test_the_english_catalogue_translates_the_cases_ui():
             translation.gettext("No se puede pasar de «%(a)s» a «%(b)s».")
             == "A case cannot move from “%(a)s” to “%(b)s”."
         )
+
+
+def test_tenant_admin_sees_case_types_policies_and_own_cases_in_the_django_admin(open_case, org_a, org_b, client_for):
+    admin_member = org_a["tenant_admin"]
+    admin_member.user.is_staff = True
+    admin_member.user.save(update_fields=["is_staff"])
+    mine = open_case(subject="Caso propio")
+    client = client_for(admin_member)
+    for name in ("casetype", "slapolicy", "businesscalendar"):
+        assert client.get(reverse(f"admin:cases_{name}_changelist")).status_code == 200
+    with tenant_context(org_b.tenant.pk):
+        theirs = CaseFactory(tenant=org_b.tenant, subject="Caso ajeno")
+    listing = page_text(client.get(reverse("admin:cases_case_changelist")))
+    assert "Caso propio" in listing
+    assert "Caso ajeno" not in listing
+    assert client.get(reverse("admin:cases_case_change", args=[theirs.pk])).status_code in (302, 404)
+    assert client.get(reverse("admin:cases_case_change", args=[mine.pk])).status_code == 200
