@@ -233,3 +233,21 @@ def api_credential_revoke(request, pk: int):
     services.api_credential_revoke(actor=request.user, membership=request.membership, credential=credential)
     messages.success(request, _("Clave «%(name)s» revocada.") % {"name": credential.name})
     return redirect("api_credential_list")
+
+
+# --- Notifications ----------------------------------------------------------------------
+
+
+@member_required()
+@require_http_methods(["GET", "POST"])
+def notification_list(request):
+    """The member's in-app notifications (SLA warnings, escalations...), newest first;
+    POST marks them all read."""
+    from vector_crm.models import Notification
+    from vector_crm.notifications import mark_read
+
+    if request.method == "POST":
+        mark_read(user_id=request.user.pk)
+        return redirect("notification_list")
+    notifications = list(Notification.objects.filter(user_id=request.user.pk).order_by("-created_at", "-id")[:100])
+    return render(request, "notifications/list.html", {"notifications": notifications})

@@ -191,3 +191,27 @@ def test_tenant_admin_sees_case_types_policies_and_own_cases_in_the_django_admin
     assert "Caso ajeno" not in listing
     assert client.get(reverse("admin:cases_case_change", args=[theirs.pk])).status_code in (302, 404)
     assert client.get(reverse("admin:cases_case_change", args=[mine.pk])).status_code == 200
+
+
+def test_escalation_notifications_are_listed_for_their_user_and_marked_read(org_a, client_for):
+    from cases.sweep import sla_sweep_tenant
+    from vector_crm.models import Notification
+
+    past = timezone.now() - dt.timedelta(hours=1)
+    with tenant_context(org_a.tenant.pk):
+        case = CaseFactory(
+            tenant=org_a.tenant,
+            team=org_a.team,
+            subject="Vencido",
+            next_deadline_at=past,
+            resolution_due_at=past,
+            escalation_offsets=[0],
+        )
+    sla_sweep_tenant(org_a.tenant.pk)
+    supervisor = client_for(org_a["supervisor"])
+    text = page_text(supervisor.get(reverse("notification_list")))
+    assert f"{case.reference} escalado" in text
+    assert f"{case.reference} escalado" not in page_text(client_for(org_a["advisor"]).get(reverse("notification_list")))
+    assert supervisor.post(reverse("notification_list")).status_code == 302
+    with tenant_context(org_a.tenant.pk):
+        assert not Notification.objects.filter(user=org_a["supervisor"].user, read_at=None).exists()
