@@ -514,6 +514,8 @@ def cases_bulk_assign(
 
     if len(case_ids) > 200:
         raise DomainError(_("Como máximo 200 casos a la vez."), field="case_ids")
+    if assignee is None and team is None:
+        raise DomainError(_("Elija a quién o a qué cola reasignar."), field="assignee")
     cases = list(visible_cases(viewer).filter(pk__in=case_ids).order_by("pk"))
     if len(cases) != len(set(case_ids)):
         raise DomainError(_("Caso desconocido."), field="case_ids")

@@ -103,6 +103,8 @@ def test_board_shows_breached_and_at_risk_by_team_and_bulk_reassigns(org_a, clie
     assert f"{org_a.team.name} 1 1" in text
     assert client_for(org_a["advisor"]).get(reverse("cases:board")).status_code == 403
     target = org_a.extra["teammate"].user
+    refused = client.post(reverse("cases:board"), {"case_ids": [breached.pk]}, follow=True)
+    assert "Elija a quién o a qué cola reasignar." in page_text(refused)
     response = client.post(reverse("cases:board"), {"case_ids": [breached.pk, at_risk.pk], "assignee": target.pk})
     assert response.status_code == 302
     with tenant_context(org_a.tenant.pk):
