@@ -242,7 +242,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for a choice set that several fields share (channel, preferred_channel...).
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "customers.choices.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "customers.choices.Channel",
+        "CaseKindEnum": "cases.choices.CaseKind",
+        "CaseEventKindEnum": "cases.choices.EventKind",
+        "CaseStatusEnum": "cases.choices.Status",
+        "CasePriorityEnum": "cases.choices.Priority",
+        "CaseChannelEnum": "cases.choices.CaseChannel",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization"}}
     },
