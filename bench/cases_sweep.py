@@ -56,6 +56,9 @@ def parse_args(argv):
     parser.add_argument("--owner", default="postgres")
     parser.add_argument("--app-user", default="vector_app")
     parser.add_argument("--work-dir", default=os.environ.get("VECTOR_VAR_DIR", str(ROOT / "var" / "bench-cases")))
+    parser.add_argument(
+        "--skip-seed", action="store_true", help="Reuse the seeded database (migrate it, then measure)."
+    )
     parser.add_argument("--strict", action="store_true", help="Exit 1 when a target is missed.")
     return parser.parse_args(argv)
 
@@ -69,6 +72,9 @@ def _owner_connection(args, database="postgres"):
 
 
 def prepare_database(args) -> None:
+    if args.skip_seed:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=os.environ.copy(), check=True)
+        return
     connection = _owner_connection(args)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -242,6 +248,27 @@ def seed(args, phases: dict) -> list[dict]:
     return books
 
 
+def existing_books() -> list[dict]:
+    """The seeded tenants' ids, teams and supervisors (``--skip-seed``)."""
+    from vector_crm.models import Membership, Team, Tenant
+    from vector_crm.tenancy import platform_context, tenant_context
+
+    with platform_context():
+        tenant_ids = list(
+            Tenant.objects.filter(slug__startswith="bench-casos-").order_by("pk").values_list("pk", flat=True)
+        )
+    books = []
+    for tenant_id in tenant_ids:
+        with tenant_context(tenant_id):
+            teams = list(Team.objects.order_by("name").values_list("pk", flat=True))
+            supervisors = [
+                Membership.objects.filter(team_id=team, role="supervisor").values_list("user_id", flat=True).first()
+                for team in teams
+            ]
+        books.append({"tenant_id": tenant_id, "teams": teams, "supervisors": supervisors})
+    return books
+
+
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
@@ -351,8 +378,11 @@ def main(argv=None) -> int:
     django.setup()
     from django.conf import settings
 
-    print(f"[bench] seeding {args.cases} open cases over {args.tenants} tenants ...", flush=True)
-    books = seed(args, phases)
+    if args.skip_seed:
+        books = existing_books()
+    else:
+        print(f"[bench] seeding {args.cases} open cases over {args.tenants} tenants ...", flush=True)
+        books = seed(args, phases)
     print(f"[bench] seeded: {json.dumps({k: round(v, 1) for k, v in phases.items()})}", flush=True)
     empty = measure_empty_sweep(args)
     print(f"[bench] empty sweep: {empty}", flush=True)

@@ -194,6 +194,8 @@ class Case(TenantModel):
             models.Index(fields=["tenant", "status", "-opened_at"], name="case_tenant_status_idx"),
             models.Index(fields=["tenant", "assignee", "status"], name="case_tenant_assignee_idx"),
             models.Index(fields=["tenant", "team", "status"], name="case_tenant_team_idx"),
+            # The escalation board: a queue's open cases, most urgent first.
+            models.Index(fields=["tenant", "team", "resolution_due_at"], name="case_tenant_team_due_idx"),
             models.Index(fields=["tenant", "customer", "status"], name="case_tenant_customer_idx"),
             models.Index(fields=["tenant", "resolution_due_at"], name="case_tenant_resolution_due_idx"),
         ]
