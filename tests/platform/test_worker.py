@@ -79,10 +79,15 @@ def _dedicated_redis_url(url: str) -> str:
 
 def _reset_broker_connections() -> None:
     """Forget the cached broker pool, producer pool, queues and router of this process."""
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
     app.__dict__.pop("amqp", None)
+    # kombu keeps process-wide pools per broker URL; a closed one would be handed out again
+    # to the next test that sends on the same URL.
+    pools.reset()
 
 
 class Broker:
