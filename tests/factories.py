@@ -38,6 +38,7 @@ from vector_crm.models import (
     IdempotencyRecord,
     Job,
     Membership,
+    Notification,
     OutboxEvent,
     Team,
     Tenant,
@@ -306,3 +307,12 @@ class FileImportIssueFactory(TenantOwnedFactory):
     column = "documento"
     value = "abc"
     reason = "No es un número válido."
+
+
+class NotificationFactory(TenantOwnedFactory):
+    class Meta:
+        model = Notification
+
+    user = factory.SubFactory(UserFactory)
+    kind = "case.escalated"
+    title = "C-000001 escalado"

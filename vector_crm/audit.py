@@ -26,6 +26,14 @@ AUDITED_MODELS: dict[str, tuple[str, ...]] = {
     "customers.MonthlyAccountSummary": (),
     "customers.Payment": (),
     "customers.Interaction": (),
+    # CASOS. The SLA sweep writes warnings and escalations with bulk statements (not
+    # audited row by row): its Escalation and CaseEvent rows are the record.
+    "cases.CaseType": (),
+    "cases.SlaPolicy": (),
+    "cases.BusinessCalendar": (),
+    "cases.Case": ("updated_at",),
+    "cases.CaseEvent": (),
+    "cases.CaseAttachment": (),
 }
 
 

@@ -27,6 +27,11 @@ app.conf.beat_schedule = {
         "task": "vector_crm.sweep_webhook_deliveries",
         "schedule": crontab(),
     },
+    "cases-sweep-sla-deadlines": {
+        "task": "cases.sweep_sla_deadlines",
+        # Seconds (every minute); the real-beat test shortens it.
+        "schedule": float(os.environ.get("VECTOR_SLA_SWEEP_SECONDS", "60")),
+    },
     "platform-heartbeat": {
         "task": "vector_crm.heartbeat",
         # Seconds; the real-beat test shortens it.

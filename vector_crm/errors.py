@@ -17,6 +17,8 @@ class ErrorCode(enum.StrEnum):
     INVALID_ASSIGNMENT = "invalid-assignment"
     JOB_ALREADY_RUNNING = "job-already-running"
     INVALID_SCOPE = "invalid-scope"
+    INVALID_TRANSITION = "invalid-transition"
+    AUTHORITY_EXCEEDED = "authority-exceeded"
 
 
 class DomainError(Exception):

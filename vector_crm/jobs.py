@@ -140,3 +140,13 @@ def sweep_webhook_deliveries() -> int:
     for tenant_id in tenant_ids:
         deliver_webhooks.delay(tenant_id)
     return len(tenant_ids)
+
+
+@shared_task(name="vector_crm.send_notification_emails", acks_late=True, ignore_result=True)
+def send_notification_emails(tenant_id: int, notification_ids: list[int]) -> int:
+    """E-mail notifications once each (``emailed_at`` guards a redelivered message)."""
+    from vector_crm.notifications import send_notification_emails_now
+    from vector_crm.tenancy import tenant_context
+
+    with tenant_context(tenant_id):
+        return send_notification_emails_now(notification_ids)

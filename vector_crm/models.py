@@ -474,3 +474,29 @@ class FileImportIssue(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.row} {self.column}: {self.reason}"
+
+
+class Notification(TenantModel):
+    """An in-app message to one member (SLA warnings, escalations...), also e-mailed.
+
+    ``emailed_at`` is set once the e-mail left, so a redelivered e-mail job sends nothing twice.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=40)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), blank=True)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "user", "read_at"], name="notification_tenant_user_idx"),
+            models.Index(fields=["tenant", "emailed_at"], name="notification_tenant_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.title}"

@@ -185,6 +185,59 @@ def bulk_event_emit(*, events: list[tuple[str, dict[str, Any]]], aggregate_type:
     return len(rows)
 
 
+def _aggregate_key(aggregate: Any) -> tuple[str, Any]:
+    """(label, id) of a model instance, or the pair itself (set-based callers)."""
+    if isinstance(aggregate, tuple):
+        return aggregate
+    return aggregate._meta.label_lower, aggregate.pk
+
+
+def events_emit_many(*, type: str, items: list[tuple[dict[str, Any], Any]], json_ready: bool = False) -> int:  # noqa: A002
+    """``event_emit`` for a batch (``[(payload, aggregate), ...]``; an aggregate is a model
+    instance or its ``(label, id)``; ``json_ready``: payloads hold only JSON types) with
+    two bulk inserts:
+    the events, then one delivery per event and subscribed endpoint. For set-based jobs."""
+    if type not in EVENT_DESCRIPTIONS:
+        raise ValueError(f"Unregistered event type {type!r}: call register_event_type first.")
+    if not items:
+        return 0
+    from vector_crm.db import insert_rows
+
+    tenant_id = require_tenant_id()
+    now = timezone.now()
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "event_id": uuid.uuid4(),
+            "type": type,
+            "payload": payload if json_ready else _json_safe(payload),
+            "occurred_at": now,
+            "aggregate_type": label,
+            "aggregate_id": str(pk),
+        }
+        for payload, (label, pk) in ((payload, _aggregate_key(aggregate)) for payload, aggregate in items)
+    ]
+    event_ids = insert_rows(OutboxEvent, rows, returning_ids=True)
+    endpoints = [ep for ep in WebhookEndpoint.objects.filter(is_active=True).order_by("pk") if ep.wants(type)]
+    if endpoints:
+        WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(tenant_id=tenant_id, endpoint=ep, event_id=event_id, next_attempt_at=now)
+                for event_id in event_ids
+                for ep in endpoints
+            ],
+            batch_size=1000,
+        )
+
+        def queue() -> None:
+            from vector_crm.jobs import deliver_webhooks
+
+            deliver_webhooks.delay(tenant_id)
+
+        transaction.on_commit(queue)
+    return len(event_ids)
+
+
 def event_body(event: OutboxEvent) -> bytes:
     return json.dumps(
         {

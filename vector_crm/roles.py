@@ -53,6 +53,12 @@ _FRONT_OFFICE = _READ_ALL | {
     "interactions.create",
     "interactions.change",
 }
+# CASOS: every front-office role opens and works cases; supervisors and managers also
+# reassign, see security cases and approve exceptions up to their authority
+# (cases.choices.Authority); tenant admins configure types, SLA policies and calendars.
+_CASES_WORK = {"cases.view", "cases.create", "cases.change", "case_config.view", "cases.approve"}
+_CASES_SUPERVISE = _CASES_WORK | {"cases.reassign", "cases.view_security"}
+_CASES_ADMIN = _CASES_SUPERVISE | {"case_config.create", "case_config.change", "case_config.delete"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.TENANT_ADMIN: frozenset(
@@ -72,14 +78,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "imports.view",
             "imports.run",
         }
+        | _CASES_ADMIN
     ),
-    Role.BRANCH_MANAGER: frozenset(_FRONT_OFFICE | {"customers.reassign", "jobs.run"}),
-    Role.SUPERVISOR: frozenset(_FRONT_OFFICE | {"customers.reassign"}),
-    Role.ADVISOR: frozenset(_FRONT_OFFICE),
+    Role.BRANCH_MANAGER: frozenset(_FRONT_OFFICE | {"customers.reassign", "jobs.run"} | _CASES_SUPERVISE),
+    Role.SUPERVISOR: frozenset(_FRONT_OFFICE | {"customers.reassign"} | _CASES_SUPERVISE),
+    Role.ADVISOR: frozenset(_FRONT_OFFICE | _CASES_WORK),
     Role.MARKETING: frozenset(_READ_ALL | {"jobs.run"}),
-    Role.COLLECTIONS_AGENT: frozenset(_READ_ALL | {"interactions.create"}),
-    Role.COLLECTIONS_MANAGER: frozenset(_READ_ALL | {"interactions.create", "jobs.run"}),
-    Role.ANALYST: frozenset(_READ_ALL | {"jobs.run"}),
+    Role.COLLECTIONS_AGENT: frozenset(_READ_ALL | {"interactions.create", "cases.view", "cases.create"}),
+    Role.COLLECTIONS_MANAGER: frozenset(_READ_ALL | {"interactions.create", "jobs.run", "cases.view", "cases.create"}),
+    Role.ANALYST: frozenset(_READ_ALL | {"jobs.run", "cases.view", "case_config.view"}),
 }
 
 # API credential scopes: family -> (read capability set, write capability set).
@@ -99,6 +106,16 @@ SCOPE_FAMILIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "webhooks": (frozenset({"webhooks.view"}), frozenset({"webhooks.manage"})),
     # File imports; the records themselves also need the write scope of each resource.
     "imports": (frozenset({"imports.view"}), frozenset({"imports.run"})),
+    "cases": (
+        frozenset({"cases.view", "case_config.view"}),
+        frozenset({"cases.create", "cases.change", "cases.reassign"}),
+    ),
+    "case_config": (
+        frozenset({"case_config.view"}),
+        frozenset({"case_config.create", "case_config.change", "case_config.delete"}),
+    ),
+    # Security cases (fraud, data privacy) are visible to a key only with this scope.
+    "security_cases": (frozenset({"cases.view_security"}), frozenset()),
 }
 ALL_SCOPES = tuple(f"{family}:{mode}" for family in SCOPE_FAMILIES for mode in ("read", "write"))
 

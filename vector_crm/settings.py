@@ -251,7 +251,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for a choice set that several fields share (channel, preferred_channel...).
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "customers.choices.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "customers.choices.Channel",
+        "CaseKindEnum": "cases.choices.CaseKind",
+        "CaseEventKindEnum": "cases.choices.EventKind",
+        "CaseStatusEnum": "cases.choices.Status",
+        "CasePriorityEnum": "cases.choices.Priority",
+        "CaseChannelEnum": "cases.choices.CaseChannel",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization"}}
     },
@@ -272,3 +279,16 @@ LOGGING = {
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "VECTOR CRM <no-reply@localhost>")
+# Absolute links in e-mails (notifications) start with this.
+VECTOR_BASE_URL = os.environ.get("VECTOR_BASE_URL", "http://localhost:8000").rstrip("/")
+
+# CASOS: the SLA sweep (cases.jobs.sweep_sla_deadlines), scheduled by beat.
+CASES_SLA_SWEEP_BATCH_SIZE = int(os.environ.get("VECTOR_SLA_SWEEP_BATCH_SIZE", "500"))
+# Seconds to wait between two batches of one sweep, to spare a loaded database.
+CASES_SLA_SWEEP_BATCH_PAUSE = float(os.environ.get("VECTOR_SLA_SWEEP_BATCH_PAUSE", "0"))

@@ -17,6 +17,7 @@ urlpatterns = [
     path("tenant/switch/", views.tenant_switch, name="tenant_switch"),
     path("stages/<slug:stage>/", views.coming_soon, name="coming_soon"),
     path("jobs/", views.job_list, name="job_list"),
+    path("notifications/", views.notification_list, name="notification_list"),
     path("jobs/<int:pk>/progress/", views.job_progress, name="job_progress"),
     path("settings/api-credentials/", views.api_credential_list, name="api_credential_list"),
     path("settings/api-credentials/<int:pk>/revoke/", views.api_credential_revoke, name="api_credential_revoke"),

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("vector_crm.ui_urls")),
     path("customers/", include("customers.urls")),
     path("imports/", include("vector_crm.imports.urls")),
+    path("cases/", include("cases.urls")),
 ]
 
 handler404 = "vector_crm.api.exceptions.not_found_handler"

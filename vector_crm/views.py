@@ -378,3 +378,21 @@ def webhook_delivery_redeliver(request, pk: int, delivery_pk: int):
     services.webhook_redeliver(actor=request.user, membership=request.membership, delivery=delivery)
     messages.success(request, _("Entrega en cola para reenviarse con el mismo id de evento."))
     return redirect("webhook_detail", pk=endpoint.pk)
+
+
+# --- Notifications ----------------------------------------------------------------------
+
+
+@member_required()
+@require_http_methods(["GET", "POST"])
+def notification_list(request):
+    """The member's in-app notifications (SLA warnings, escalations...), newest first;
+    POST marks them all read."""
+    from vector_crm.models import Notification
+    from vector_crm.notifications import mark_read
+
+    if request.method == "POST":
+        mark_read(user_id=request.user.pk)
+        return redirect("notification_list")
+    notifications = list(Notification.objects.filter(user_id=request.user.pk).order_by("-created_at", "-id")[:100])
+    return render(request, "notifications/list.html", {"notifications": notifications})

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 from django.db.models import Model
 
+from cases.models import Case, CaseAttachment, CaseEvent, CaseType, SlaPolicy
 from customers.models import Branch, Customer, Holding, Interaction, MonthlyAccountSummary, Payment, Product
 from tests import factories as f
+from tests.cases import factories as cf
 from vector_crm.models import FileImport, Job, WebhookDelivery, WebhookEndpoint
 from vector_crm.tenancy import tenant_context
 
@@ -153,6 +155,55 @@ def interaction_body(org) -> dict:
     }
 
 
+def make_case_type(org) -> CaseType:
+    return cf.CaseTypeFactory(tenant=org.tenant)
+
+
+def make_case(org) -> Case:
+    return cf.CaseFactory(tenant=org.tenant, case_type=make_case_type(org), customer=make_customer(org))
+
+
+def make_case_comment(org) -> CaseEvent:
+    return cf.CaseEventFactory(tenant=org.tenant, case=make_case(org), kind="comment", body="Llamó el cliente")
+
+
+def make_case_attachment(org) -> CaseAttachment:
+    return cf.CaseAttachmentFactory(tenant=org.tenant, case=make_case(org))
+
+
+def make_sla_policy(org) -> SlaPolicy:
+    return cf.SlaPolicyFactory(tenant=org.tenant, case_type=make_case_type(org))
+
+
+def case_body(org) -> dict:
+    return {
+        "case_type": make_case_type(org).pk,
+        "subject": "Certificado de saldos",
+        "channel": "phone",
+        "customer": make_customer(org).pk,
+        "priority": "high",
+        "category": "Certificados",
+    }
+
+
+def case_comment_body(org) -> dict:
+    return {"case": make_case(org).pk, "body": "El cliente envió el documento", "is_internal": False}
+
+
+def case_type_body(org) -> dict:
+    return {"code": f"tipo-{unique_number()}", "name": "Reclamo de tarjeta", "kind": "complaint"}
+
+
+def sla_policy_body(org) -> dict:
+    return {
+        "case_type": make_case_type(org).pk,
+        "priority": "high",
+        "tier": "",
+        "first_response_minutes": 30,
+        "resolution_minutes": 240,
+    }
+
+
 # Field of an input body -> how to get the id of such a row in an org.
 REFERENCE_MAKERS: dict[str, Callable] = {
     "branch": lambda org: org.branches[0].pk,
@@ -160,6 +211,8 @@ REFERENCE_MAKERS: dict[str, Callable] = {
     "product": lambda org: make_product(org).pk,
     "customer": lambda org: make_customer(org).pk,
     "holding": lambda org: make_holding(org).pk,
+    "case_type": lambda org: make_case_type(org).pk,
+    "case": lambda org: make_case(org).pk,
 }
 
 
@@ -259,6 +312,50 @@ ENDPOINTS = [
     ),
     # Upload is multipart and the steps are actions: tests/imports/test_api.py covers them.
     Endpoint("file-import", "imports", FileImport, make_file_import, actions=frozenset({"list", "retrieve"})),
+    Endpoint(
+        "case",
+        "cases",
+        Case,
+        make_case,
+        actions=frozenset({"list", "retrieve", "create", "update", "partial_update"}),
+        create_body=case_body,
+        patch_body={"subject": "Certificado tributario", "category": "Tributario"},
+        references=("case_type", "customer"),
+        create_only_references=("case_type", "customer"),
+    ),
+    Endpoint(
+        "case-comment",
+        "case-comments",
+        CaseEvent,
+        make_case_comment,
+        actions=frozenset({"list", "retrieve", "create"}),
+        create_body=case_comment_body,
+        references=("case",),
+    ),
+    Endpoint(
+        "case-attachment",
+        "case-attachments",
+        CaseAttachment,
+        make_case_attachment,
+        actions=frozenset({"list", "retrieve"}),
+    ),
+    Endpoint(
+        "case-type",
+        "case-types",
+        CaseType,
+        make_case_type,
+        create_body=case_type_body,
+        patch_body={"name": "Reclamo de tarjeta débito"},
+    ),
+    Endpoint(
+        "sla-policy",
+        "sla-policies",
+        SlaPolicy,
+        make_sla_policy,
+        create_body=sla_policy_body,
+        patch_body={"tier": "oro"},
+        references=("case_type",),
+    ),
 ]
 
 # Routed endpoints the shared classes cannot express, with the reason. The bulk upserts

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from tests import factories as f
 from tests.api.conftest import PRINCIPALS
 from tests.api.endpoints import ENDPOINTS, build
+from tests.cases import factories as cf
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +22,7 @@ MAX_QUERIES = 5
 def _fill(org):
     """ROWS rows of every model, each with its own customer, owner, branch and product."""
     advisors = [org["advisor"].user, org.extra["teammate"].user, None]
+    case_type = cf.CaseTypeFactory()
     for n in range(ROWS):
         customer = f.CustomerFactory(owner=advisors[n % 3], branch=org.branches[n % 2])
         holding = f.HoldingFactory(customer=customer, product=f.ProductFactory())
@@ -32,6 +34,10 @@ def _fill(org):
         f.JobFactory()
         f.WebhookDeliveryFactory()  # with its own endpoint and event
         f.FileImportFactory(job=f.JobFactory(kind="imports.run"))
+        case = cf.CaseFactory(customer=customer, case_type=case_type, assignee=advisors[n % 3])
+        cf.CaseEventFactory(case=case, kind="comment", actor=advisors[n % 3])
+        cf.CaseAttachmentFactory(case=case)
+        cf.SlaPolicyFactory(case_type=cf.CaseTypeFactory())
     f.InteractionFactory.create_batch(ROWS, customer=customer, user=org["advisor"].user)
     return customer
 

@@ -10,6 +10,7 @@ from django.apps import apps
 from django.db import connection
 
 from tests import factories as f
+from tests.cases import factories as cf
 from vector_crm.models import AuditLogEntry
 from vector_crm.tenancy import TenantModel, TenantNotSet, tenant_context
 
@@ -34,6 +35,15 @@ FACTORIES = {
     "customers.MonthlyAccountSummary": f.MonthlyAccountSummaryFactory,
     "customers.Payment": f.PaymentFactory,
     "customers.Interaction": f.InteractionFactory,
+    "vector_crm.Notification": f.NotificationFactory,
+    "cases.CaseType": cf.CaseTypeFactory,
+    "cases.SlaPolicy": cf.SlaPolicyFactory,
+    "cases.BusinessCalendar": cf.BusinessCalendarFactory,
+    "cases.Case": cf.CaseFactory,
+    "cases.CaseEvent": cf.CaseEventFactory,
+    "cases.Escalation": cf.EscalationFactory,
+    "cases.CaseMilestone": cf.CaseMilestoneFactory,
+    "cases.CaseAttachment": cf.CaseAttachmentFactory,
 }
 
 

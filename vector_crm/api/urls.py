@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from cases.api.urls import register as register_cases
 from customers.api.urls import register as register_customers
 from vector_crm.api.views import JobViewSet
 from vector_crm.api.webhooks import WebhookDeliveryViewSet, WebhookEndpointViewSet
@@ -14,5 +15,6 @@ register_customers(router)
 # Deliveries first: "webhooks/deliveries/" is not an endpoint id (ids are digits anyway).
 router.register("webhooks/deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 router.register("webhooks", WebhookEndpointViewSet, basename="webhook-endpoint")
+register_cases(router)
 
 urlpatterns = router.urls

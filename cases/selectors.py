@@ -1,0 +1,208 @@
+"""Read queries of CASOS, shared by UI, API and jobs.
+
+``visible_cases(viewer)`` is the only way views and endpoints reach cases: cases of the
+customers the member sees (``customers.selectors.visibility_filter``), of the member's
+queue or branch, or assigned to them; restricted (security) cases only for viewers with
+``cases.view_security``. ``access_case`` answers the same ``NotFound`` for "does not exist",
+"another tenant", "outside your portfolio" and "restricted".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from cases import sla
+from cases.choices import OPEN_STATUSES, ApprovalStatus, CaseKind
+from cases.models import BusinessCalendar, Case, CaseEvent, CaseType, SlaPolicy
+from cases.permissions import Viewer
+from customers.selectors import visibility_filter
+from vector_crm.errors import DomainError, NotFound
+from vector_crm.models import Membership, Tenant
+from vector_crm.roles import VISIBILITY, Role, Visibility
+from vector_crm.tenancy import require_tenant_id
+
+
+def case_visibility(viewer: Viewer) -> Q:
+    membership = viewer.membership
+    condition = Q()
+    if membership is not None and VISIBILITY.get(membership.role) != Visibility.ALL:
+        condition = Q(customer__isnull=True) | visibility_filter(membership, prefix="customer__")
+        condition |= Q(assignee_id=membership.user_id)
+        if membership.team_id:
+            condition |= Q(team_id=membership.team_id)
+        if membership.branch_id and VISIBILITY.get(membership.role) == Visibility.BRANCH:
+            condition |= Q(branch_id=membership.branch_id)
+    if not viewer.sees_security:
+        condition &= Q(restricted=False)
+    return condition
+
+
+def visible_cases(viewer: Viewer) -> QuerySet[Case]:
+    return Case.objects.filter(case_visibility(viewer))
+
+
+def case_list(viewer: Viewer) -> QuerySet[Case]:
+    """Visible cases, newest first, with type, customer, assignee and queue joined once."""
+    return (
+        visible_cases(viewer).select_related("case_type", "customer", "assignee", "team").order_by("-opened_at", "-id")
+    )
+
+
+def access_case(viewer: Viewer, case_id: int) -> Case:
+    case = case_list(viewer).select_related("branch", "holding", "sla_policy").filter(pk=case_id).first()
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def case_timeline(case: Case) -> list[CaseEvent]:
+    return list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("occurred_at", "id"))
+
+
+def comment_list(viewer: Viewer) -> QuerySet[CaseEvent]:
+    return CaseEvent.objects.filter(kind="comment", case__in=visible_cases(viewer)).select_related("actor")
+
+
+def my_cases(viewer: Viewer, user_id: int) -> QuerySet[Case]:
+    return case_list(viewer).filter(assignee_id=user_id, status__in=OPEN_STATUSES).order_by("next_deadline_at", "id")
+
+
+def customer_case_panel(viewer: Viewer, customer_id: int, *, limit: int = 10) -> dict:
+    """The 360 panel: the customer's open cases and approved exceptions (visible only)."""
+    cases = visible_cases(viewer).filter(customer_id=customer_id).select_related("case_type", "assignee")
+    open_cases = list(cases.filter(status__in=OPEN_STATUSES).order_by("resolution_due_at", "id")[:limit])
+    exceptions = list(
+        cases.filter(kind=CaseKind.EXCEPTION, approval_status=ApprovalStatus.APPROVED).order_by("-decided_at")[:limit]
+    )
+    return {"open_cases": open_cases, "approved_exceptions": exceptions}
+
+
+def case_counts(viewer: Viewer) -> dict[str, int]:
+    rows = visible_cases(viewer).filter(status__in=OPEN_STATUSES).values_list("status").annotate(n=Count("id"))
+    return dict(rows.order_by())
+
+
+def case_type_list() -> QuerySet[CaseType]:
+    return CaseType.objects.all().order_by("name")
+
+
+def sla_policy_list() -> QuerySet[SlaPolicy]:
+    return SlaPolicy.objects.select_related("case_type").order_by("case_type__name", "priority", "tier")
+
+
+# --- Calendars --------------------------------------------------------------------------
+
+
+def tenant_calendar(tenant_id: int | None = None) -> sla.BusinessCalendar:
+    """The current tenant's business calendar (its hours, holidays, time zone)."""
+    tenant_id = tenant_id or require_tenant_id()
+    tenant = Tenant.objects.get(pk=tenant_id)
+    stored = BusinessCalendar.objects.filter(tenant_id=tenant_id).first()
+    hours = sla.parse_hours(stored.hours) if stored and stored.hours else dict(sla.DEFAULT_HOURS)
+    extra = frozenset(dt.date.fromisoformat(d) for d in (stored.extra_holidays if stored else []))
+    return sla.BusinessCalendar(
+        timezone=tenant.timezone, hours=hours, country=tenant.holiday_country or None, extra_holidays=extra
+    )
+
+
+# --- The supervisor's escalation board ----------------------------------------------------
+
+AT_RISK = "at_risk"
+BREACHED = "breached"
+
+
+BOARD_COLUMNS = (
+    "id",
+    "subject",
+    "status",
+    "priority",
+    "team__name",
+    "assignee__username",
+    "resolution_due_at",
+    "warn_at",
+    "responded_at",
+    "response_breached_at",
+    "escalation_level",
+    "tenant_id",
+)
+
+
+def escalation_board(viewer: Viewer, *, now: dt.datetime | None = None, team_id: int | None = None, limit: int = 100):
+    """Open cases at risk (warned, not yet breached) and breached, by queue (team), most
+    urgent first; plus per-team totals. Two queries whatever the number of open cases."""
+    now = now or timezone.now()
+    cases = visible_cases(viewer).filter(status__in=OPEN_STATUSES)
+    if team_id:
+        cases = cases.filter(team_id=team_id)
+    breached = Q(resolution_due_at__lte=now) | Q(response_breached_at__isnull=False, responded_at__isnull=True)
+    at_risk = Q(warn_at__lte=now) & ~breached
+    urgent = cases.filter(breached | at_risk)
+    totals = (
+        urgent.order_by()
+        .values("team_id", "team__name")
+        .annotate(breached=Count("id", filter=breached), at_risk=Count("id", filter=at_risk))
+        .order_by("team__name")
+    )
+    rows = list(
+        urgent.select_related("assignee", "team").only(*BOARD_COLUMNS).order_by("resolution_due_at", "id")[:limit]
+    )
+    by_team: dict[int | None, list] = defaultdict(list)
+    for case in rows:
+        case.board_state = (
+            BREACHED
+            if (case.resolution_due_at and case.resolution_due_at <= now)
+            or (case.response_breached_at and not case.responded_at)
+            else AT_RISK
+        )
+        by_team[case.team_id].append(case)
+    return {"totals": list(totals), "rows": rows, "by_team": dict(by_team), "now": now}
+
+
+def team_members_for_board(membership: Membership | None):
+    """Members a supervisor may hand cases to: front-office members of the tenant."""
+    return (
+        Membership.objects.filter(is_active=True, role__in=[Role.ADVISOR, Role.SUPERVISOR, Role.BRANCH_MANAGER])
+        .select_related("user", "team")
+        .order_by("user__username")
+    )
+
+
+# --- Triage ---------------------------------------------------------------------------------
+
+_TRIAGE_MODELS: dict[int, tuple[tuple, object]] = {}
+
+
+def triage_training_set() -> tuple[list[str], list[str], list[int | None], tuple]:
+    """The current tenant's closed complaints with a narrative: texts, categories, queues,
+    and a version key (count, newest id) that changes when the set does."""
+    rows = list(
+        Case.objects.filter(kind=CaseKind.COMPLAINT, status="closed")
+        .exclude(description="")
+        .exclude(category="")
+        .order_by("pk")
+        .values_list("pk", "description", "category", "team_id")
+    )
+    version = (len(rows), rows[-1][0] if rows else 0)
+    return [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], version
+
+
+def case_triage(narrative: str) -> dict:
+    """Suggested category and queue for a new complaint, from a classifier trained on the
+    current tenant's own closed complaints (retrained when they change; kept in memory)."""
+    from cases import triage
+
+    tenant_id = require_tenant_id()
+    texts, categories, queues, version = triage_training_set()
+    cached = _TRIAGE_MODELS.get(tenant_id)
+    if cached is None or cached[0] != version:
+        try:
+            model = triage.train(texts, categories, queues)
+        except ValueError as exc:
+            raise DomainError(str(exc), field="narrative") from None
+        _TRIAGE_MODELS[tenant_id] = (version, model)
+    _version, model = _TRIAGE_MODELS[tenant_id]
+    return {**model.suggest(narrative), "trained_on": model.trained_on}
