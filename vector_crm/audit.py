@@ -25,6 +25,8 @@ AUDITED_MODELS: dict[str, tuple[str, ...]] = {
     "customers.MonthlyAccountSummary": (),
     "customers.Payment": (),
     "customers.Interaction": (),
+    "segmentation.ValueConfig": (),
+    "segmentation.Segment": ("updated_at", "size"),
 }
 
 

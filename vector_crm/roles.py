@@ -46,7 +46,11 @@ _READ_ALL = {
     "payments.view",
     "interactions.view",
     "jobs.view",
+    "segments.view",
+    "surveys.view",
 }
+# VALOR: who shapes segments and the value formula, and may start a scoring run.
+_VALOR_MANAGE = {"segments.manage", "scoring.run", "surveys.change"}
 _FRONT_OFFICE = _READ_ALL | {
     "customers.create",
     "customers.change",
@@ -69,14 +73,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "credentials.manage",
             "webhooks.manage",
         }
+        | _VALOR_MANAGE
     ),
     Role.BRANCH_MANAGER: frozenset(_FRONT_OFFICE | {"customers.reassign", "jobs.run"}),
     Role.SUPERVISOR: frozenset(_FRONT_OFFICE | {"customers.reassign"}),
     Role.ADVISOR: frozenset(_FRONT_OFFICE),
-    Role.MARKETING: frozenset(_READ_ALL | {"jobs.run"}),
+    Role.MARKETING: frozenset(_READ_ALL | {"jobs.run"} | _VALOR_MANAGE),
     Role.COLLECTIONS_AGENT: frozenset(_READ_ALL | {"interactions.create"}),
     Role.COLLECTIONS_MANAGER: frozenset(_READ_ALL | {"interactions.create", "jobs.run"}),
-    Role.ANALYST: frozenset(_READ_ALL | {"jobs.run"}),
+    Role.ANALYST: frozenset(_READ_ALL | {"jobs.run", "segments.manage", "scoring.run"}),
 }
 
 # API credential scopes: family -> (read capability set, write capability set).
@@ -93,6 +98,8 @@ SCOPE_FAMILIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"interactions.create", "interactions.change", "interactions.delete"}),
     ),
     "jobs": (frozenset({"jobs.view"}), frozenset({"jobs.run"})),
+    "segments": (frozenset({"segments.view"}), frozenset({"segments.manage", "scoring.run"})),
+    "surveys": (frozenset({"surveys.view"}), frozenset({"surveys.change"})),
 }
 ALL_SCOPES = tuple(f"{family}:{mode}" for family in SCOPE_FAMILIES for mode in ("read", "write"))
 

@@ -32,6 +32,12 @@ FACTORIES = {
     "customers.MonthlyAccountSummary": f.MonthlyAccountSummaryFactory,
     "customers.Payment": f.PaymentFactory,
     "customers.Interaction": f.InteractionFactory,
+    "segmentation.ValueConfig": f.ValueConfigFactory,
+    "segmentation.SurveyResponse": f.SurveyResponseFactory,
+    "segmentation.ScoringRun": f.ScoringRunFactory,
+    "segmentation.Segment": f.SegmentFactory,
+    "segmentation.CustomerScore": f.CustomerScoreFactory,
+    "segmentation.SegmentMembership": f.SegmentMembershipFactory,
 }
 
 
