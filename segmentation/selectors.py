@@ -199,6 +199,11 @@ def score_list(membership: Membership | None, run: ScoringRun | None = None) -> 
     )
 
 
+def visible_scores(membership: Membership | None) -> QuerySet[CustomerScore]:
+    """Scores of every run for the customers ``membership`` sees."""
+    return CustomerScore.objects.filter(visibility_filter(membership, prefix="customer__"))
+
+
 def portfolio(membership: Membership | None, *, owner_id: int | None = None) -> QuerySet[CustomerScore]:
     """The member's visible customers ranked by priority (an advisor: their portfolio)."""
     scores = score_list(membership)

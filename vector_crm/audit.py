@@ -27,6 +27,7 @@ AUDITED_MODELS: dict[str, tuple[str, ...]] = {
     "customers.Interaction": (),
     "segmentation.ValueConfig": (),
     "segmentation.Segment": ("updated_at", "size"),
+    "segmentation.ScoringRun": ("job", "heartbeat_at", "params", "result", "error"),
 }
 
 

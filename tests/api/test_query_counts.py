@@ -21,6 +21,8 @@ MAX_QUERIES = 5
 def _fill(org):
     """ROWS rows of every model, each with its own customer, owner, branch and product."""
     advisors = [org["advisor"].user, org.extra["teammate"].user, None]
+    f.ScoringRunFactory.create_batch(ROWS, status="failed")
+    run = f.ScoringRunFactory()
     for n in range(ROWS):
         customer = f.CustomerFactory(owner=advisors[n % 3], branch=org.branches[n % 2])
         holding = f.HoldingFactory(customer=customer, product=f.ProductFactory())
@@ -30,6 +32,8 @@ def _fill(org):
         f.InteractionFactory(customer=customer, user=org["supervisor"].user)
         f.BranchFactory()
         f.JobFactory()
+        f.SegmentFactory()
+        f.CustomerScoreFactory(run=run, customer=customer)
     f.InteractionFactory.create_batch(ROWS, customer=customer, user=org["advisor"].user)
     return customer
 
