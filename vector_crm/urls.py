@@ -13,4 +13,5 @@ urlpatterns = [
     path("api/v1/", include("vector_crm.api.urls")),
     path("", include("vector_crm.ui_urls")),
     path("customers/", include("customers.urls")),
+    path("valor/", include("segmentation.urls")),
 ]
