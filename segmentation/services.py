@@ -30,7 +30,7 @@ from segmentation.scoring import ScoringParams
 from vector_crm.audit import audited
 from vector_crm.background import JobReporter, job_enqueue
 from vector_crm.errors import DomainError, ErrorCode, PermissionDeniedError
-from vector_crm.models import Membership, Tenant
+from vector_crm.models import Job, Membership, Tenant
 from vector_crm.outbox import event_emit
 from vector_crm.tenancy import require_tenant_id
 
@@ -204,8 +204,13 @@ def _abandon_stale_runs() -> None:
 
 
 @audited
-def scoring_run_start(*, actor=None, membership: Membership | None = None, as_of: dt.date | None = None) -> ScoringRun:
-    """Queue a scoring of the whole portfolio; ``RunAlreadyActive`` while one is active."""
+def scoring_run_start(
+    *, actor=None, membership: Membership | None = None, as_of: dt.date | None = None, enqueue: bool = True
+) -> ScoringRun:
+    """Queue a scoring of the whole portfolio; ``RunAlreadyActive`` while one is active.
+
+    ``enqueue=False`` records the run and its Job without queueing the task, for callers
+    that execute it in-process (the data loader command)."""
     from segmentation.jobs import score_customers
 
     _require(membership, "scoring.run")
@@ -221,9 +226,13 @@ def scoring_run_start(*, actor=None, membership: Membership | None = None, as_of
             run.save()
     except IntegrityError as exc:
         raise RunAlreadyActive() from exc
-    job = job_enqueue(
-        score_customers, tenant_id=run.tenant_id, kind=SCORE_JOB_KIND, created_by=actor, params={"run_id": run.pk}
-    )
+    params = {"run_id": run.pk}
+    if enqueue:
+        job = job_enqueue(
+            score_customers, tenant_id=run.tenant_id, kind=SCORE_JOB_KIND, created_by=actor, params=params
+        )
+    else:
+        job = Job.objects.create(kind=SCORE_JOB_KIND, params=params, created_by=actor)
     run.job = job
     run.save(update_fields=["job"])
     return run
