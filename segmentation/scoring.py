@@ -69,7 +69,8 @@ CLUSTER_FEATURES = (
     "digital_share",
     "satisfaction",
 )
-FIT_SAMPLE = 50_000
+FIT_SAMPLE = 20_000
+KMEANS_INITS = 2
 TRAIT_THRESHOLD = 0.5
 MAX_TRAITS = 3
 
@@ -106,44 +107,82 @@ def current_value(frame: pd.DataFrame, params: ScoringParams) -> np.ndarray:
     return np.round(value, 2)
 
 
-def _band(values: pd.Series, edges: tuple[int, ...], labels: tuple[str, ...]) -> pd.Series:
-    codes = np.searchsorted(np.asarray(edges), values.to_numpy(dtype=float), side="right")
-    banded = pd.Series(np.asarray(labels, dtype=object)[codes], index=values.index)
-    return banded.where(values.notna(), "?")
+def _band_codes(values: pd.Series, edges: tuple[int, ...]) -> np.ndarray:
+    """Band index per value (``len(edges) + 1`` for unknown)."""
+    raw = values.to_numpy(dtype=float)
+    codes = np.searchsorted(np.asarray(edges), np.nan_to_num(raw), side="right")
+    return np.where(np.isnan(raw), len(edges) + 1, codes)
 
 
-def peer_levels(frame: pd.DataFrame) -> list[pd.Series]:
-    """The peer-group keys of every customer, finest level first (see the docstring)."""
-    kind = frame["kind"].astype(str)
-    person = kind == "person"
-    age_band = _band(frame["age"], AGE_BANDS, AGE_BAND_LABELS)
-    income = frame["income_band"].fillna("").astype(str).replace("", "?")
-    sector = frame["economic_sector"].fillna("").astype(str).replace("", "?")
-    size = _band(frame["employees"], EMPLOYEE_BANDS, EMPLOYEE_BAND_LABELS)
-    fine = np.where(person, kind + "|" + age_band + "|" + income, kind + "|" + sector + "|" + size)
-    middle = np.where(person, kind + "|" + age_band, kind + "|" + sector)
-    return [pd.Series(fine, index=frame.index), pd.Series(middle, index=frame.index), kind]
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, labels) of a text column, blank read as ``?``."""
+    codes, uniques = pd.factorize(values.fillna("").astype(str).replace("", "?"), sort=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+@dataclass
+class PeerLevel:
+    """One level of peer groups: a dense group number per customer and each group's label."""
+
+    groups: np.ndarray
+    labels: np.ndarray
+
+    @classmethod
+    def from_parts(cls, parts: list[tuple[np.ndarray, np.ndarray]]) -> PeerLevel:
+        """Groups of the combinations of ``parts`` (codes, labels-by-code), labelled ``a|b|c``."""
+        key = np.zeros(len(parts[0][0]), dtype=np.int64)
+        for codes, labels in parts:
+            key = key * (len(labels) + 1) + codes
+        uniques, first, groups = np.unique(key, return_index=True, return_inverse=True)
+        labels = np.array(["|".join(str(lab[c[i]]) for c, lab in parts) for i in first], dtype=object)
+        return cls(groups=groups.reshape(-1), labels=labels if len(uniques) else np.zeros(0, dtype=object))
+
+
+def peer_levels(frame: pd.DataFrame) -> list[PeerLevel]:
+    """The peer groups of every customer, finest level first (see the docstring)."""
+    kind, kind_labels = _text_codes(frame["kind"])
+    person = frame["kind"].to_numpy(dtype=object) == "person"
+    age = _band_codes(frame["age"], AGE_BANDS)
+    size = _band_codes(frame["employees"], EMPLOYEE_BANDS)
+    income, income_labels = _text_codes(frame["income_band"])
+    sector, sector_labels = _text_codes(frame["economic_sector"])
+    age_labels = np.array([*AGE_BAND_LABELS, "?"], dtype=object)
+    size_labels = np.array([*EMPLOYEE_BAND_LABELS, "?"], dtype=object)
+    # Persons and companies use different attributes; offsetting the company codes keeps
+    # both in one integer key (labels: the person's labels first, then the company's).
+    first = np.where(person, age, len(age_labels) + sector)
+    second = np.where(person, income, len(income_labels) + size)
+    first_labels = np.concatenate([age_labels, sector_labels])
+    second_labels = np.concatenate([income_labels, size_labels])
+    kinds = (kind, kind_labels)
+    return [
+        PeerLevel.from_parts([kinds, (first, first_labels), (second, second_labels)]),
+        PeerLevel.from_parts([kinds, (first, first_labels)]),
+        PeerLevel.from_parts([kinds]),
+    ]
 
 
 def potential_value(
-    values: np.ndarray, levels: list[pd.Series], params: ScoringParams
+    values: np.ndarray, levels: list[PeerLevel], params: ScoringParams
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(potential value, the peer-group key used) for every customer."""
-    series = pd.Series(values, index=levels[0].index)
-    chosen_key = levels[-1].to_numpy(dtype=object).copy()
-    chosen_quantile = np.full(len(values), np.nan)
-    decided = np.zeros(len(values), dtype=bool)
-    for depth, keys in enumerate(levels):
-        sizes = keys.map(keys.value_counts()).to_numpy()
+    """(potential value, the peer-group label used) for every customer."""
+    n = len(values)
+    chosen_label = np.full(n, "", dtype=object)
+    chosen_quantile = np.full(n, np.nan)
+    decided = np.zeros(n, dtype=bool)
+    for depth, level in enumerate(levels):
+        sizes = np.bincount(level.groups, minlength=len(level.labels))[level.groups]
         use = ~decided & ((sizes >= params.peer_min_size) | (depth == len(levels) - 1))
         if not use.any():
             continue
-        quantiles = series.groupby(keys).quantile(params.potential_percentile)
-        chosen_quantile[use] = keys[use].map(quantiles).to_numpy(dtype=float)
-        chosen_key[use] = keys[use].to_numpy(dtype=object)
+        quantiles = pd.Series(values).groupby(level.groups).quantile(params.potential_percentile)
+        by_group = np.full(len(level.labels), np.nan)
+        by_group[quantiles.index.to_numpy()] = quantiles.to_numpy()
+        chosen_quantile[use] = by_group[level.groups[use]]
+        chosen_label[use] = level.labels[level.groups[use]]
         decided |= use
     potential = np.round(np.maximum(values, chosen_quantile), 2)
-    return potential, chosen_key
+    return potential, chosen_label
 
 
 def _rank_positions(order_keys: list[np.ndarray]) -> np.ndarray:
@@ -229,7 +268,8 @@ def behaviour_features(frame: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
 def _prepare(features: pd.DataFrame) -> pd.DataFrame:
     """Median-imputed features without the constant columns."""
     filled = features.fillna(features.median()).fillna(0.0)
-    varying = [c for c in filled.columns if filled[c].nunique(dropna=False) > 1]
+    spread = filled.max() - filled.min()
+    varying = [c for c in filled.columns if spread[c] > 0]
     return filled[varying]
 
 
@@ -253,7 +293,9 @@ def learn_clusters(features: pd.DataFrame, values: np.ndarray, params: ScoringPa
     scaled = StandardScaler().fit_transform(prepared.to_numpy(dtype=float))
     rng = np.random.default_rng(params.random_seed)
     fit_rows = np.sort(rng.choice(n, size=FIT_SAMPLE, replace=False)) if n > FIT_SAMPLE else slice(None)
-    model = KMeans(n_clusters=k, random_state=params.random_seed, n_init=4).fit(scaled[fit_rows])
+    model = KMeans(n_clusters=k, random_state=params.random_seed, n_init=KMEANS_INITS, max_iter=100).fit(
+        scaled[fit_rows]
+    )
     raw = model.predict(scaled)
     # Number clusters by descending mean current value (ties: by raw label), stable run to run.
     means = pd.Series(values).groupby(raw).mean()
