@@ -300,3 +300,40 @@ def test_runs_are_isolated_per_tenant(book, tenant_a, tenant_b):
         assert selectors.latest_run() is None
         assert selectors.customer_tiers([book["co"].pk]) == {}
         assert not CustomerScore.objects.filter(run_id=run.pk).exists()
+
+
+def test_nightly_fan_out_queues_one_run_per_tenant_and_skips_busy_ones(
+    tenant_a, tenant_b, django_capture_on_commit_callbacks, monkeypatch
+):
+    from segmentation import jobs
+
+    sent = []
+    monkeypatch.setattr(jobs.score_customers, "delay", lambda *args, **kwargs: sent.append((args, kwargs)))
+    with tenant_context(tenant_b.pk):
+        busy = services.scoring_run_start(as_of=AS_OF)
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = jobs.score_all_tenants()
+    with tenant_context(tenant_a.pk):
+        run_a = ScoringRun.objects.get()
+    assert queued == [run_a.pk]
+    assert [args[0] for args, _kwargs in sent] == [tenant_a.pk]
+    # run twice: nothing new while tenant A's run is still queued
+    assert jobs.score_all_tenants() == []
+    with tenant_context(tenant_b.pk):
+        assert list(ScoringRun.objects.values_list("pk", flat=True)) == [busy.pk]
+
+
+def test_a_run_without_heartbeat_for_hours_no_longer_blocks(book, tenant_a):
+    from django.utils import timezone
+
+    with tenant_context(tenant_a.pk):
+        stale = services.scoring_run_start(as_of=AS_OF)
+        ScoringRun.objects.filter(pk=stale.pk).update(
+            status=RunStatus.RUNNING, heartbeat_at=timezone.now() - services.STALE_AFTER - dt.timedelta(minutes=1)
+        )
+        f.CustomerScoreFactory(tenant=tenant_a, run=stale, customer=book["p1"])
+        fresh = services.scoring_run_start(as_of=AS_OF)
+        stale.refresh_from_db()
+        assert stale.status == RunStatus.FAILED
+        assert not CustomerScore.objects.filter(run=stale).exists()
+        assert fresh.status == RunStatus.QUEUED

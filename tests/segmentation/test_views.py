@@ -123,3 +123,34 @@ def test_customer_360_shows_value_tier_segments_and_history(scored, org_a, clien
     assert score.cluster.name in page_text(response)
     with tenant_context(org_a.tenant.pk):
         assert selectors.customer_tiers([customer.pk]) == {customer.pk: score.tier}
+
+
+def test_value_formula_is_edited_in_the_admin_through_the_service(org_a, client_for):
+    from segmentation.models import ValueConfig
+    from tests.ui.test_admin import staff
+    from vector_crm.audit import audit_entries_for
+
+    client = client_for(staff(org_a[Role.TENANT_ADMIN]))
+    form = {
+        "revenue_weight": "1",
+        "fee_weight": "0.5",
+        "balance_weight": "0",
+        "window_months": "12",
+        "potential_percentile": "0.8",
+        "peer_min_size": "5",
+        "gap_weight": "0.5",
+        "tier_a_share": "0.3",
+        "tier_b_share": "0.2",
+        "key_account_share": "0.01",
+        "clusters": "4",
+        "random_seed": "7",
+        "keep_runs": "24",
+    }
+    url = reverse("admin:segmentation_valueconfig_add")
+    refused = client.post(url, form)
+    assert refused.status_code == 200  # the form shows the A+B < A error
+    assert client.post(url, {**form, "tier_b_share": "0.6"}).status_code == 302
+    with tenant_context(org_a.tenant.pk):
+        config = ValueConfig.objects.get()
+        assert (str(config.fee_weight), config.clusters) == ("0.500000", 4)
+        assert audit_entries_for(config).first().actor_id == org_a[Role.TENANT_ADMIN].user_id
