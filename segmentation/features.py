@@ -40,12 +40,18 @@ def window_months(as_of: dt.date, months: int) -> list[dt.date]:
     return list(reversed(result))
 
 
+def _float(column: str) -> str:
+    # Aggregating float8 instead of numeric is several times cheaper on PostgreSQL; the
+    # sums of cents stay exact to the cent at these magnitudes and are rounded after.
+    return f"CAST({column} AS DOUBLE PRECISION)"
+
+
 def _sql(months: list[dt.date]) -> tuple[str, list]:
     """The aggregate query for one id range (params: tenant ids, dates, range bounds)."""
     pivots = []
     params: list = []
     for i, month in enumerate(months):
-        pivots.append(f"SUM(CASE WHEN s.month = %s THEN s.average_balance ELSE 0 END) AS bal_{i}")
+        pivots.append(f"SUM(CASE WHEN s.month = %s THEN {_float('s.average_balance')} ELSE 0 END) AS bal_{i}")
         pivots.append(f"SUM(CASE WHEN s.month = %s THEN s.transactions ELSE 0 END) AS tx_{i}")
         params += [month, month]
     digital = ", ".join(f"'{c}'" for c in DIGITAL_CHANNELS)
@@ -63,16 +69,16 @@ def _sql(months: list[dt.date]) -> tuple[str, list]:
                v.satisfaction
         FROM customers_customer c
         LEFT JOIN (
-            SELECT s.customer_id, SUM(s.revenue) AS revenue, SUM(s.fees) AS fees,
-                   SUM(s.average_balance) AS balance_sum, {", ".join(pivots)}
+            SELECT s.customer_id, SUM({_float("s.revenue")}) AS revenue, SUM({_float("s.fees")}) AS fees,
+                   SUM({_float("s.average_balance")}) AS balance_sum, {", ".join(pivots)}
             FROM customers_monthlyaccountsummary s
             WHERE s.tenant_id = %s AND s.month >= %s AND s.month <= %s AND s.customer_id BETWEEN %s AND %s
             GROUP BY s.customer_id
         ) s ON s.customer_id = c.id
         LEFT JOIN (
             SELECT h.customer_id, COUNT(*) AS products,
-                   SUM(CASE WHEN p.category = 'asset' THEN h.balance ELSE 0 END) AS asset_balance,
-                   SUM(CASE WHEN p.category = 'liability' THEN h.balance ELSE 0 END) AS liability_balance
+                   SUM(CASE WHEN p.category = 'asset' THEN {_float("h.balance")} ELSE 0 END) AS asset_balance,
+                   SUM(CASE WHEN p.category = 'liability' THEN {_float("h.balance")} ELSE 0 END) AS liability_balance
             FROM customers_holding h JOIN customers_product p ON p.id = h.product_id
             WHERE h.tenant_id = %s AND h.status IN ({open_statuses}) AND h.customer_id BETWEEN %s AND %s
             GROUP BY h.customer_id
@@ -129,8 +135,14 @@ def _read_chunk(sql: str, params: list) -> pd.DataFrame:
         buffer = io.BytesIO()
         with connection.connection.cursor() as cursor:
             apply_session_settings(cursor, connection)
-            query = cursor.mogrify(sql, params).decode()
-            cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
+            # JIT compilation of this wide aggregate costs more than it saves (half the
+            # chunk's time at 250k customers); keep it off for these statements only.
+            cursor.execute("SET jit = off")
+            try:
+                query = cursor.mogrify(sql, params).decode()
+                cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
+            finally:
+                cursor.execute("RESET jit")
         buffer.seek(0)
         return pd.read_csv(buffer, dtype={"income_band": str, "economic_sector": str, "kind": str})
     with connection.cursor() as cursor:

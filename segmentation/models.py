@@ -221,10 +221,9 @@ class CustomerScore(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "run", "customer"], name="score_unique_customer_per_run")
         ]
-        indexes = [
-            models.Index(fields=["tenant", "customer"], name="score_tenant_customer_idx"),
-            models.Index(fields=["tenant", "run", "cluster"], name="score_tenant_run_cluster_idx"),
-        ]
+        # A customer's history is read run by run through the unique (tenant, run, customer)
+        # index (``selectors.customer_value``), so no per-customer index slows the write.
+        indexes = [models.Index(fields=["tenant", "run", "cluster"], name="score_tenant_run_cluster_idx")]
 
     def __str__(self) -> str:
         return f"{self.customer_id}@{self.run_id}: {self.tier}"

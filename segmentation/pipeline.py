@@ -1,7 +1,7 @@
 """One scoring run end to end: read (``features``), compute (``scoring``), write back.
 
-Write-back is set-based: the snapshot rows go out in chunks of ``WRITE_CHUNK`` through the
-customer app's bulk writers (COPY through a staging table on PostgreSQL, which keeps the
+Write-back is set-based: the snapshot rows go out in chunks of ``WRITE_CHUNK`` (CSV COPY
+into a staging table and one ``INSERT ... SELECT`` on PostgreSQL, which keeps the
 row-level-security check; ``bulk_create`` elsewhere), and rule segments are materialised
 with one ``INSERT ... SELECT`` each. Each chunk commits on its own so memory and lock
 time stay bounded; the run is published only when its status turns ``succeeded``, and a
@@ -11,7 +11,7 @@ earlier attempt wrote, so exactly one consistent snapshot exists per run.
 
 from __future__ import annotations
 
-import datetime as dt
+import io
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -21,14 +21,13 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers.demo.generate import NULL_INT, Table
-from customers.demo.writers import CopyWriter, OrmWriter
 from segmentation import features, rules, scoring
 from segmentation.choices import RunStatus, SegmentKind
 from segmentation.models import CustomerScore, ScoringRun, Segment, SegmentMembership
+from vector_crm.db import apply_session_settings
 from vector_crm.tenancy import require_tenant_id
 
-WRITE_CHUNK = 100_000
+WRITE_CHUNK = 250_000
 Progress = Callable[[str, int], None]
 
 
@@ -39,48 +38,88 @@ def clear_snapshot(run: ScoringRun) -> None:
     Segment.objects.filter(run=run, kind=SegmentKind.LEARNED).delete()
 
 
-def _cents(values: np.ndarray) -> np.ndarray:
-    return np.round(np.asarray(values, dtype=float) * 100).astype(np.int64)
+SCORE_COLUMNS = (
+    "tenant_id",
+    "run_id",
+    "customer_id",
+    "current_value",
+    "potential_value",
+    "gap",
+    "priority",
+    "tier",
+    "key_account",
+    "cluster_id",
+    "peer_group",
+    "age",
+    "average_balance",
+    "products",
+)
+MONEY_COLUMNS = ("current_value", "potential_value", "gap", "priority", "average_balance")
 
 
-def _score_table(scores: pd.DataFrame, run: ScoringRun, segment_ids: dict[int, int]) -> Table:
-    n = len(scores)
-    cluster_ids = np.array([segment_ids.get(int(c), NULL_INT) for c in range(max(segment_ids, default=0) + 1)])
+def _score_rows(scores: pd.DataFrame, run: ScoringRun, segment_ids: dict[int, int]) -> pd.DataFrame:
+    """The snapshot rows of ``scores`` as database columns (money as 2-decimal strings)."""
+    clusters = pd.Series(segment_ids, dtype="Int64")
     age = scores["age"].to_numpy(dtype=float)
-    return Table(
-        model=CustomerScore,
-        columns={
-            "tenant_id": np.full(n, run.tenant_id, dtype=np.int64),
-            "run_id": np.full(n, run.pk, dtype=np.int64),
+    rows = pd.DataFrame(
+        {
+            "tenant_id": run.tenant_id,
+            "run_id": run.pk,
             "customer_id": scores["customer_id"].to_numpy(dtype=np.int64),
-            "current_value": _cents(scores["current_value"]),
-            "potential_value": _cents(scores["potential_value"]),
-            "gap": _cents(scores["gap"]),
-            "priority": _cents(scores["priority"]),
+            **{name: scores[name].to_numpy(dtype=float) for name in MONEY_COLUMNS},
             "tier": scores["tier"].to_numpy(dtype=object),
             "key_account": scores["key_account"].to_numpy(dtype=bool),
-            "cluster_id": cluster_ids[scores["cluster_number"].to_numpy(dtype=np.int64)],
+            "cluster_id": clusters.reindex(scores["cluster_number"].to_numpy()).to_numpy(),
             "peer_group": scores["peer_group"].to_numpy(dtype=object),
-            "age": np.where(np.isnan(age), NULL_INT, np.clip(np.nan_to_num(age), 0, 150)).astype(np.int64),
-            "average_balance": _cents(scores["average_balance"]),
+            "age": pd.array(np.where(np.isnan(age), np.nan, np.clip(np.nan_to_num(age), 0, 150)), dtype="Int64"),
             "products": np.clip(scores["products"].to_numpy(dtype=np.int64), 0, 32767),
         },
+        columns=list(SCORE_COLUMNS),
     )
+    for name in MONEY_COLUMNS:
+        rows[name] = np.char.mod("%.2f", np.round(rows[name].to_numpy(dtype=float), 2))
+    return rows
 
 
-def _writer():
-    return CopyWriter() if connection.vendor == "postgresql" else OrmWriter(batch_size=2000)
+def _copy_rows(rows: pd.DataFrame) -> None:
+    """PostgreSQL: COPY the rows (CSV) into a temporary table the app role owns, then
+    ``INSERT ... SELECT`` them (COPY FROM refuses tables under row-level security; the
+    INSERT is checked by the policy). Ids come from the table's own default."""
+    quote = connection.ops.quote_name
+    target = quote(CustomerScore._meta.db_table)
+    columns = ", ".join(quote(c) for c in SCORE_COLUMNS)
+    buffer = io.StringIO()
+    rows.to_csv(buffer, index=False, header=False)
+    buffer.seek(0)
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        apply_session_settings(cursor, connection)
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS valor_score_stage AS SELECT {columns} FROM {target} WITH NO DATA"  # noqa: S608
+        )
+        cursor.copy_expert(f"COPY valor_score_stage ({columns}) FROM STDIN WITH (FORMAT csv)", buffer, size=1 << 20)
+        cursor.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM valor_score_stage")  # noqa: S608
+        cursor.execute("TRUNCATE valor_score_stage")
+
+
+def _create_rows(rows: pd.DataFrame) -> None:
+    """Any database: ``bulk_create`` (SQLite in development and tests)."""
+    objects = [
+        CustomerScore(**{k: (None if v is pd.NA else v) for k, v in record.items()})
+        for record in rows.to_dict(orient="records")
+    ]
+    CustomerScore.objects.bulk_create(objects, batch_size=2000)
 
 
 def write_scores(
     scores: pd.DataFrame, run: ScoringRun, segment_ids: dict[int, int], progress: Progress | None = None
 ) -> None:
     """The snapshot rows, ``WRITE_CHUNK`` at a time (each chunk its own transaction)."""
-    writer = _writer()
+    write = _copy_rows if connection.vendor == "postgresql" else _create_rows
     for start in range(0, len(scores), WRITE_CHUNK):
         part = scores.iloc[start : start + WRITE_CHUNK]
         with transaction.atomic():
-            writer.insert(_score_table(part, run, segment_ids))
+            write(_score_rows(part, run, segment_ids))
         if progress:
             progress("write", start + len(part))
 
@@ -167,10 +206,6 @@ def execute(run: ScoringRun, params: scoring.ScoringParams, progress: Progress |
 
 def params_snapshot(params: scoring.ScoringParams) -> dict:
     return asdict(params)
-
-
-def run_as_of_default(today: dt.date) -> dt.date:
-    return today
 
 
 def touch(run: ScoringRun) -> None:

@@ -221,9 +221,14 @@ def customer_value(customer_id: int) -> dict | None:
     if score is None:
         return None
     segments = list(Segment.objects.filter(memberships__run=run, memberships__customer_id=customer_id).order_by("name"))
+    recent_runs = list(
+        ScoringRun.objects.filter(status=RunStatus.SUCCEEDED)
+        .order_by("-id")
+        .values_list("pk", flat=True)[:HISTORY_RUNS]
+    )
     history = list(
-        CustomerScore.objects.filter(customer_id=customer_id, run__status=RunStatus.SUCCEEDED)
+        CustomerScore.objects.filter(run_id__in=recent_runs, customer_id=customer_id)
         .select_related("run")
-        .order_by("-run_id")[:HISTORY_RUNS]
+        .order_by("-run_id")
     )
     return {"score": score, "run": run, "segments": segments, "history": history}

@@ -226,7 +226,7 @@ def test_an_interrupted_run_rerun_leaves_exactly_one_consistent_snapshot(book, t
     good = _run(tenant_a)
     # when the next run dies after writing its first chunk of scores
     monkeypatch.setattr(pipeline, "WRITE_CHUNK", 2)
-    original = pipeline._score_table
+    original = pipeline._score_rows
     calls = {"n": 0}
 
     def dying(*args, **kwargs):
@@ -235,7 +235,7 @@ def test_an_interrupted_run_rerun_leaves_exactly_one_consistent_snapshot(book, t
             raise Interrupted
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "_score_table", dying)
+    monkeypatch.setattr(pipeline, "_score_rows", dying)
     with tenant_context(tenant_a.pk):
         run = services.scoring_run_start(as_of=AS_OF)
         with pytest.raises(Interrupted):
@@ -245,7 +245,7 @@ def test_an_interrupted_run_rerun_leaves_exactly_one_consistent_snapshot(book, t
         assert selectors.latest_run() == good
         assert Job.objects.get(pk=run.job_id).status == JobStatus.RUNNING
     # when the message is redelivered and the same job runs again
-    monkeypatch.setattr(pipeline, "_score_table", original)
+    monkeypatch.setattr(pipeline, "_score_rows", original)
     with tenant_context(tenant_a.pk):
         score_customers(tenant_a.pk, run.job_id, run_id=run.pk)
         run.refresh_from_db()

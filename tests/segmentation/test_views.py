@@ -115,7 +115,7 @@ def test_run_start_from_the_ui(scored, org_a, client_for):
 def test_customer_360_shows_value_tier_segments_and_history(scored, org_a, client_for):
     customer = scored[11]
     with tenant_context(org_a.tenant.pk):
-        score = CustomerScore.objects.get(customer=customer)
+        score = CustomerScore.objects.select_related("cluster").get(customer=customer)
     response = client_for(org_a[Role.TENANT_ADMIN]).get(reverse("customers:detail", args=[customer.pk]))
     html = response.content.decode()
     assert f'data-testid="valor-tier">{score.tier}<' in html
