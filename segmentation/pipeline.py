@@ -15,6 +15,7 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from vector_crm.db import apply_session_settings
 from vector_crm.tenancy import require_tenant_id
 
 WRITE_CHUNK = 250_000
+_STRING = np.dtypes.StringDType()
 Progress = Callable[[str, int], None]
 
 
@@ -58,7 +60,7 @@ MONEY_COLUMNS = ("current_value", "potential_value", "gap", "priority", "average
 
 
 def _score_rows(scores: pd.DataFrame, run: ScoringRun, segment_ids: dict[int, int]) -> pd.DataFrame:
-    """The snapshot rows of ``scores`` as database columns (money as 2-decimal strings)."""
+    """The snapshot rows of ``scores`` as database columns (money as exact cent strings)."""
     clusters = pd.Series(segment_ids, dtype="Int64")
     age = scores["age"].to_numpy(dtype=float)
     rows = pd.DataFrame(
@@ -77,8 +79,17 @@ def _score_rows(scores: pd.DataFrame, run: ScoringRun, segment_ids: dict[int, in
         columns=list(SCORE_COLUMNS),
     )
     for name in MONEY_COLUMNS:
-        rows[name] = np.char.mod("%.2f", np.round(rows[name].to_numpy(dtype=float), 2))
+        rows[name] = money_text(rows[name].to_numpy(dtype=float))
     return rows
+
+
+def money_text(values: np.ndarray) -> np.ndarray:
+    """Amounts as exact two-decimal strings, vectorised (``-12.5`` -> ``"-12.50"``)."""
+    cents = np.round(values * 100).astype(np.int64)
+    magnitude = np.abs(cents)
+    text = np.strings.add(np.where(cents < 0, "-", "").astype(_STRING), (magnitude // 100).astype(_STRING))
+    text = np.strings.add(np.strings.add(text, "."), np.strings.zfill((magnitude % 100).astype(_STRING), 2))
+    return text.astype(object)
 
 
 def _copy_rows(rows: pd.DataFrame) -> None:
@@ -104,8 +115,9 @@ def _copy_rows(rows: pd.DataFrame) -> None:
 
 def _create_rows(rows: pd.DataFrame) -> None:
     """Any database: ``bulk_create`` (SQLite in development and tests)."""
+    money = set(MONEY_COLUMNS)
     objects = [
-        CustomerScore(**{k: (None if v is pd.NA else v) for k, v in record.items()})
+        CustomerScore(**{k: (None if v is pd.NA else Decimal(v) if k in money else v) for k, v in record.items()})
         for record in rows.to_dict(orient="records")
     ]
     CustomerScore.objects.bulk_create(objects, batch_size=2000)
