@@ -89,7 +89,8 @@ def access_segment(segment_id: int) -> Segment:
 
 def segment_scores(segment: Segment, membership: Membership | None = None) -> QuerySet[CustomerScore]:
     """The segment's members as score rows of their run, visible to ``membership``,
-    highest priority first. A rule segment saved after the latest run is evaluated live."""
+    highest priority first. A rule segment saved or changed after the latest run is
+    evaluated live against that run's scores."""
     if segment.kind == SegmentKind.LEARNED:
         scores = CustomerScore.objects.filter(run_id=segment.run_id, cluster=segment)
     else:
@@ -97,7 +98,8 @@ def segment_scores(segment: Segment, membership: Membership | None = None) -> Qu
         if run is None:
             return CustomerScore.objects.none()
         materialised = SegmentMembership.objects.filter(run=run, segment=segment)
-        if segment.created_at <= (run.finished_at or run.created_at):
+        # Materialised by the run unless the rules changed after it (then evaluated live).
+        if segment.updated_at <= (run.finished_at or run.created_at):
             members = materialised.values("customer_id")
         else:
             members = rules.rule_queryset(segment.rules, run_id=run.pk, as_of=run.as_of).values("pk")
