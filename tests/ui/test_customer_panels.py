@@ -20,7 +20,8 @@ def scratch_panels(monkeypatch):
 
 def test_a_registered_panel_renders_with_its_context(scratch_panels, client_for, org_a, book_a, settings, tmp_path):
     (tmp_path / "panel.html").write_text('<section data-testid="p">{{ label }} {{ customer.display_name }}</section>')
-    settings.TEMPLATES[0]["DIRS"] = [*settings.TEMPLATES[0]["DIRS"], tmp_path]
+    # Assigning TEMPLATES (not mutating it) resets the template engines a previous test built.
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], tmp_path]}]
     seen = []
 
     def context(request, customer):
