@@ -136,13 +136,15 @@ def _read_chunk(sql: str, params: list) -> pd.DataFrame:
         with connection.connection.cursor() as cursor:
             apply_session_settings(cursor, connection)
             # JIT compilation of this wide aggregate costs more than it saves (half the
-            # chunk's time at 250k customers); keep it off for these statements only.
-            cursor.execute("SET jit = off")
+            # chunk's time at 250k customers), and on freshly loaded tables without
+            # statistics the planner may pick nested loops that re-aggregate per customer;
+            # this bulk read always wants hash/merge joins. For these statements only.
+            cursor.execute("SET jit = off; SET enable_nestloop = off")
             try:
                 query = cursor.mogrify(sql, params).decode()
                 cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
             finally:
-                cursor.execute("RESET jit")
+                cursor.execute("RESET jit; RESET enable_nestloop")
         buffer.seek(0)
         return pd.read_csv(buffer, dtype={"income_band": str, "economic_sector": str, "kind": str})
     with connection.cursor() as cursor:
