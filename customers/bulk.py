@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers import bulk_pg, identification
-from customers.bulk_records import validate_all
+from customers.bulk_records import register_fields, validate_all
 from customers.choices import CustomerKind
 from customers.models import Customer, Holding, MonthlyAccountSummary, Payment, Product, search_key
 from vector_crm.db import apply_session_settings
@@ -85,7 +85,7 @@ def require_bulk_writer(membership: Membership | None, *capabilities: str) -> No
         raise PermissionDeniedError(_("Bulk upserts need a role that sees the whole institution."))
 
 
-def _dedupe(records: Iterable[Record], key: Callable[[dict], Any], field_name: str, rejected: list[BulkError]):
+def dedupe(records: Iterable[Record], key: Callable[[dict], Any], field_name: str, rejected: list[BulkError]):
     """Keep the first record of each key; later ones are rejected as duplicates."""
     seen: set = set()
     kept: list[Record] = []
@@ -118,7 +118,7 @@ def use_copy() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _write(target: Target, rows: list[Row], result: BulkResult, *, returning: Sequence[str] = ()) -> list[tuple]:
+def write(target: Target, rows: list[Row], result: BulkResult, *, returning: Sequence[str] = ()) -> list[tuple]:
     """Upsert ``rows`` and count them into ``result``; returns ``(created, *returning)`` of
     each written (created or changed) row. Writes nothing when the result is not applied."""
     if not result.applied or not rows:
@@ -197,7 +197,7 @@ def _write_orm(target: Target, rows: list[Row], returning: Sequence[str]) -> lis
     ]
 
 
-def _finish(*, kind: str, actor, total: int, result: BulkResult) -> BulkResult:
+def finish(*, kind: str, actor, total: int, result: BulkResult) -> BulkResult:
     """Record the batch as one finished Job (bulk writes bypass the per-row audit log)."""
     counts = {
         "created": result.created,
@@ -326,7 +326,7 @@ def customers_bulk_upsert(
     unchanged ones), when an active webhook endpoint subscribes to them."""
     require_bulk_writer(membership, "customers.create", "customers.change")
     result = BulkResult(rejected=list(rejected))
-    records = _dedupe(records, lambda d: d["external_id"], "external_id", result.rejected)
+    records = dedupe(records, lambda d: d["external_id"], "external_id", result.rejected)
     candidates: list[Record] = []
     for index, data in records:
         values = _customer_values(data)
@@ -335,7 +335,7 @@ def customers_bulk_upsert(
             result.rejected.append(BulkError(index, *problem))
         else:
             candidates.append((index, values))
-    candidates = _dedupe(
+    candidates = dedupe(
         candidates,
         lambda v: (v["identification_type"], v["identification_number"]),
         "identification_number",
@@ -350,7 +350,7 @@ def customers_bulk_upsert(
         result.applied = not (atomic and result.rejected)
         try:
             with transaction.atomic():  # a savepoint: a clash with a concurrent batch rolls back only this
-                written = _write(CUSTOMERS, rows, result, returning=returning)
+                written = write(CUSTOMERS, rows, result, returning=returning)
             break
         except IntegrityError as exc:
             # Another transaction committed a customer with one of these identifications
@@ -360,7 +360,7 @@ def customers_bulk_upsert(
     if written and returning:
         sent = sorted({name for _i, values in rows for name in values} - {"search_name"})
         _customer_events(written, sent)
-    return _finish(kind="bulk.customers", actor=actor, total=total, result=result)
+    return finish(kind="bulk.customers", actor=actor, total=total, result=result)
 
 
 # --- accounts --------------------------------------------------------------------------------
@@ -382,7 +382,7 @@ def holdings_bulk_upsert(
     ``external_id`` and the product by its code, both of this tenant."""
     require_bulk_writer(membership, "holdings.change")
     result = BulkResult(rejected=list(rejected))
-    records = _dedupe(records, lambda d: d["account_number"], "account_number", result.rejected)
+    records = dedupe(records, lambda d: d["account_number"], "account_number", result.rejected)
     customers = dict(
         Customer.objects.filter(external_id__in={d["customer_external_id"] for _i, d in records}).values_list(
             "external_id", "pk"
@@ -422,8 +422,8 @@ def holdings_bulk_upsert(
         values["product_id"] = product_id
         rows.append((index, values))
     result.applied = not (atomic and result.rejected)
-    _write(HOLDINGS, rows, result)
-    return _finish(kind="bulk.holdings", actor=actor, total=total, result=result)
+    write(HOLDINGS, rows, result)
+    return finish(kind="bulk.holdings", actor=actor, total=total, result=result)
 
 
 def _holding_rows(records: list[Record], result: BulkResult) -> list[Row]:
@@ -466,7 +466,7 @@ def _account_dated_upsert(
     """The shared shape of monthly summaries and payments: rows keyed by an account and a date."""
     require_bulk_writer(membership, capability)
     result = BulkResult(rejected=list(rejected))
-    records = _dedupe(records, lambda d: (d["account_number"], d[date_field]), date_field, result.rejected)
+    records = dedupe(records, lambda d: (d["account_number"], d[date_field]), date_field, result.rejected)
     valid: list[Record] = []
     for index, data in records:
         problem = check(data) if check else None
@@ -476,8 +476,8 @@ def _account_dated_upsert(
             valid.append((index, data))
     rows = _holding_rows(valid, result)
     result.applied = not (atomic and result.rejected)
-    _write(target, rows, result)
-    return _finish(kind=kind, actor=actor, total=total, result=result)
+    write(target, rows, result)
+    return finish(kind=kind, actor=actor, total=total, result=result)
 
 
 SUMMARIES = Target(MonthlyAccountSummary, key=("holding_id", "month"))
@@ -558,6 +558,16 @@ def validate_records(
     The field specs and their DRF twins are in ``customers.bulk_records``."""
     records, invalid = validate_all(resource, raw, region=region)
     return records, [BulkError(*error) for error in invalid]
+
+
+def register_resource(
+    resource: str, *, service: Callable[..., BulkResult], fields: dict[str, Any], serializer_name: str, doc: str
+) -> None:
+    """Make another app's resource a bulk resource (API and file import alike): ``fields``
+    are its ``customers.bulk_records`` specs, ``service`` writes validated records with the
+    helpers here (``require_bulk_writer``, ``dedupe``, ``write`` on a ``Target``, ``finish``)."""
+    SERVICES[resource] = service
+    register_fields(resource, fields, serializer_name=serializer_name, doc=doc)
 
 
 def upsert_records(resource: str, **kwargs: Any) -> BulkResult:

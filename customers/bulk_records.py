@@ -328,6 +328,12 @@ def _first_error(detail: Any) -> tuple[str | None, str, str]:
     return None, getattr(detail, "code", "invalid"), str(detail)
 
 
+def register_fields(resource: str, fields: dict[str, Spec], *, serializer_name: str, doc: str) -> None:
+    """Declare another app's bulk resource: its field specs and the DRF twin built from them."""
+    FIELDS[resource] = fields
+    RECORD_SERIALIZERS[resource] = record_serializer(serializer_name, fields, doc)
+
+
 class RecordInvalid(Exception):  # noqa: N818 - carries one record's first error
     def __init__(self, field: str | None, code: str, message: str):
         super().__init__(message)

@@ -1,16 +1,236 @@
-"""VALOR reads other apps may use.
+"""VALOR reads, shared by UI, API and other apps.
 
-``customer_tiers`` is the contract the cases app (SLA policies by tier) and the campaigns
-app build on: the priority tier of each customer from the latest finished scoring run of
-the current tenant. Until the first scoring run there are no tiers, and the answer is empty.
+Everything reads the latest *succeeded* scoring run of the current tenant
+(``latest_run``); a run still writing is invisible. ``customer_tiers`` is the contract
+the cases app (SLA policies by tier) and the campaigns app build on, ``key_account_ids``
+its companion. Members and portfolios are limited to the customers the member sees
+(``customers.selectors.visibility_filter``); ``access_<entity>`` answers the same
+``NotFound`` for missing and other-tenant rows.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+
+from django.db.models import Avg, Count, Q, QuerySet, Sum
+
+from customers.models import Holding
+from customers.selectors import visibility_filter
+from segmentation import rules
+from segmentation.choices import RunStatus, SegmentKind, SurveyAttribute
+from segmentation.models import CustomerScore, ScoringRun, Segment, SegmentMembership, SurveyResponse
+from vector_crm.errors import NotFound
+from vector_crm.models import Membership
+
+HISTORY_RUNS = 12
+VALUE_BINS = 10
+
+
+def latest_run() -> ScoringRun | None:
+    """The newest succeeded run of the current tenant (None before the first)."""
+    return ScoringRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-id").first()
 
 
 def customer_tiers(customer_ids: Iterable[int]) -> dict[int, str]:
-    """``{customer_id: tier}`` for the given customers that have a tier (no scoring model yet)."""
-    list(customer_ids)
-    return {}
+    """``{customer_id: tier}`` from the latest succeeded run, for the customers that have one."""
+    ids = list(customer_ids)
+    run = latest_run()
+    if run is None or not ids:
+        return {}
+    return dict(CustomerScore.objects.filter(run=run, customer_id__in=ids).values_list("customer_id", "tier"))
+
+
+def key_account_ids(customer_ids: Iterable[int] | None = None) -> set[int]:
+    """The key accounts of the latest run (limited to ``customer_ids`` when given)."""
+    run = latest_run()
+    if run is None:
+        return set()
+    scores = CustomerScore.objects.filter(run=run, key_account=True)
+    if customer_ids is not None:
+        scores = scores.filter(customer_id__in=list(customer_ids))
+    return set(scores.values_list("customer_id", flat=True))
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+def run_list() -> QuerySet[ScoringRun]:
+    return ScoringRun.objects.select_related("job", "created_by").order_by("-id")
+
+
+def access_run(run_id: int) -> ScoringRun:
+    run = run_list().filter(pk=run_id).first()
+    if run is None:
+        raise NotFound()
+    return run
+
+
+def active_run() -> ScoringRun | None:
+    return ScoringRun.objects.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).select_related("job").first()
+
+
+# --- segments --------------------------------------------------------------------------------
+
+
+def segment_list(run: ScoringRun | None = None) -> QuerySet[Segment]:
+    """Rule segments and the learned clusters of ``run`` (default: the latest run)."""
+    run = run if run is not None else latest_run()
+    learned = Q(kind=SegmentKind.LEARNED, run=run) if run is not None else Q(pk__in=[])
+    return Segment.objects.filter(Q(kind=SegmentKind.RULE) | learned).order_by("kind", "cluster_number", "name")
+
+
+def access_segment(segment_id: int) -> Segment:
+    segment = Segment.objects.filter(pk=segment_id).select_related("run").first()
+    if segment is None:
+        raise NotFound()
+    return segment
+
+
+def segment_scores(segment: Segment, membership: Membership | None = None) -> QuerySet[CustomerScore]:
+    """The segment's members as score rows of their run, visible to ``membership``,
+    highest priority first. A rule segment saved or changed after the latest run is
+    evaluated live against that run's scores."""
+    if segment.kind == SegmentKind.LEARNED:
+        scores = CustomerScore.objects.filter(run_id=segment.run_id, cluster=segment)
+    else:
+        run = latest_run()
+        if run is None:
+            return CustomerScore.objects.none()
+        materialised = SegmentMembership.objects.filter(run=run, segment=segment)
+        # Materialised by the run unless the rules changed after it (then evaluated live).
+        if segment.updated_at <= (run.finished_at or run.created_at):
+            members = materialised.values("customer_id")
+        else:
+            members = rules.rule_queryset(segment.rules, run_id=run.pk, as_of=run.as_of).values("pk")
+        scores = CustomerScore.objects.filter(run=run, customer_id__in=members)
+    return (
+        scores.filter(visibility_filter(membership, prefix="customer__"))
+        .select_related("customer", "customer__owner")
+        .order_by("-priority", "customer_id")
+    )
+
+
+def rule_count(rule_list: list[dict], *, as_of: dt.date | None = None) -> int:
+    """Live count of the customers matching ``rule_list`` (builder preview)."""
+    run = latest_run()
+    day = as_of or (run.as_of if run else dt.date.today())  # noqa: DTZ011 - a date, no time zone involved
+    return rules.rule_queryset(rule_list, run_id=run.pk if run else None, as_of=day).count()
+
+
+def _histogram(values: list[float], bins: int) -> list[dict]:
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    width = (high - low) / bins or 1.0
+    counts = [0] * bins
+    for value in values:
+        counts[min(bins - 1, int((value - low) / width))] += 1
+    return [{"low": low + i * width, "high": low + (i + 1) * width, "count": c} for i, c in enumerate(counts)]
+
+
+def segment_summary(segment: Segment, membership: Membership | None = None) -> dict:
+    """Profile summary and chart data of a segment (aggregates; a sample for the histogram)."""
+    scores = segment_scores(segment, membership).order_by()
+    totals = scores.aggregate(
+        members=Count("id"),
+        value=Sum("current_value"),
+        potential=Sum("potential_value"),
+        gap=Sum("gap"),
+        age=Avg("age"),
+        balance=Avg("average_balance"),
+        products=Avg("products"),
+        key_accounts=Count("id", filter=Q(key_account=True)),
+    )
+    tiers = dict(scores.values_list("tier").annotate(n=Count("id")).values_list("tier", "n"))
+    values = [float(v) for v in scores.order_by("customer_id").values_list("current_value", flat=True)[:20_000]]
+    products = list(
+        Holding.objects.filter(customer_id__in=scores.values("customer_id"), status__in=rules.OPEN_HOLDING_STATUSES)
+        .values("product__family")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:10]
+    )
+    return {
+        "totals": totals,
+        "tiers": [{"tier": t, "count": tiers.get(t, 0)} for t in ("A", "B", "C")],
+        "histogram": _histogram(values, VALUE_BINS),
+        "products": products,
+    }
+
+
+def performance_matrix(segment: Segment, membership: Membership | None = None) -> list[dict]:
+    """Per attribute: mean importance and satisfaction of the segment's members' answers
+    (last 12 months before the run's date)."""
+    scores = segment_scores(segment, membership).order_by()
+    run = segment.run if segment.kind == SegmentKind.LEARNED else latest_run()
+    if run is None:
+        return []
+    since = run.as_of - dt.timedelta(days=365)
+    rows = (
+        SurveyResponse.objects.filter(customer_id__in=scores.values("customer_id"), responded_on__gte=since)
+        .values("attribute")
+        .annotate(importance=Avg("importance"), satisfaction=Avg("satisfaction"), answers=Count("id"))
+    )
+    labels = dict(SurveyAttribute.choices)
+    order = {value: i for i, value in enumerate(SurveyAttribute.values)}
+    result = [
+        {
+            "attribute": row["attribute"],
+            "label": labels.get(row["attribute"], row["attribute"]),
+            "importance": round(float(row["importance"]), 2),
+            "satisfaction": round(float(row["satisfaction"]), 2),
+            "answers": row["answers"],
+        }
+        for row in rows
+    ]
+    return sorted(result, key=lambda r: order.get(r["attribute"], 99))
+
+
+# --- customers and portfolios ----------------------------------------------------------------
+
+
+def score_list(membership: Membership | None, run: ScoringRun | None = None) -> QuerySet[CustomerScore]:
+    """Scores of ``run`` (default: latest) for the customers ``membership`` sees."""
+    run = run if run is not None else latest_run()
+    if run is None:
+        return CustomerScore.objects.none()
+    return (
+        CustomerScore.objects.filter(run=run)
+        .filter(visibility_filter(membership, prefix="customer__"))
+        .select_related("customer", "cluster")
+    )
+
+
+def visible_scores(membership: Membership | None) -> QuerySet[CustomerScore]:
+    """Scores of every run for the customers ``membership`` sees."""
+    return CustomerScore.objects.filter(visibility_filter(membership, prefix="customer__"))
+
+
+def portfolio(membership: Membership | None, *, owner_id: int | None = None) -> QuerySet[CustomerScore]:
+    """The member's visible customers ranked by priority (an advisor: their portfolio)."""
+    scores = score_list(membership)
+    if owner_id:
+        scores = scores.filter(customer__owner_id=owner_id)
+    return scores.order_by("-priority", "customer_id")
+
+
+def customer_value(customer_id: int) -> dict | None:
+    """What the 360 panel shows; None before the customer's first score."""
+    run = latest_run()
+    if run is None:
+        return None
+    score = CustomerScore.objects.filter(run=run, customer_id=customer_id).select_related("cluster").first()
+    if score is None:
+        return None
+    segments = list(Segment.objects.filter(memberships__run=run, memberships__customer_id=customer_id).order_by("name"))
+    recent_runs = list(
+        ScoringRun.objects.filter(status=RunStatus.SUCCEEDED)
+        .order_by("-id")
+        .values_list("pk", flat=True)[:HISTORY_RUNS]
+    )
+    history = list(
+        CustomerScore.objects.filter(run_id__in=recent_runs, customer_id=customer_id)
+        .select_related("run")
+        .order_by("-run_id")
+    )
+    return {"score": score, "run": run, "segments": segments, "history": history}

@@ -316,3 +316,62 @@ class NotificationFactory(TenantOwnedFactory):
     user = factory.SubFactory(UserFactory)
     kind = "case.escalated"
     title = "C-000001 escalado"
+
+
+# --- segmentation (VALOR) ----------------------------------------------------------------------
+
+
+class ValueConfigFactory(TenantOwnedFactory):
+    class Meta:
+        model = "segmentation.ValueConfig"
+
+
+class SurveyResponseFactory(TenantOwnedFactory):
+    class Meta:
+        model = "segmentation.SurveyResponse"
+
+    customer = factory.SubFactory(CustomerFactory)
+    responded_on = dt.date(2026, 6, 1)
+    attribute = "advice"
+    satisfaction = 4
+    importance = 5
+
+
+class ScoringRunFactory(TenantOwnedFactory):
+    class Meta:
+        model = "segmentation.ScoringRun"
+
+    status = "succeeded"
+    as_of = dt.date(2026, 11, 15)
+
+
+class SegmentFactory(TenantOwnedFactory):
+    class Meta:
+        model = "segmentation.Segment"
+
+    kind = "rule"
+    name = factory.Sequence(lambda n: f"Segmento {n}")
+    rules = factory.LazyFunction(lambda: [{"field": "kind", "op": "eq", "value": "person"}])
+
+
+class CustomerScoreFactory(TenantOwnedFactory):
+    class Meta:
+        model = "segmentation.CustomerScore"
+
+    run = factory.SubFactory(ScoringRunFactory, tenant=factory.SelfAttribute("..tenant"))
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    current_value = Decimal("100.00")
+    potential_value = Decimal("150.00")
+    gap = Decimal("50.00")
+    priority = Decimal("125.00")
+    tier = "B"
+    peer_group = "person|35-44|2to4"
+
+
+class SegmentMembershipFactory(TenantOwnedFactory):
+    class Meta:
+        model = "segmentation.SegmentMembership"
+
+    run = factory.SubFactory(ScoringRunFactory, tenant=factory.SelfAttribute("..tenant"))
+    segment = factory.SubFactory(SegmentFactory, tenant=factory.SelfAttribute("..tenant"))
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))

@@ -34,6 +34,9 @@ AUDITED_MODELS: dict[str, tuple[str, ...]] = {
     "cases.Case": ("updated_at",),
     "cases.CaseEvent": (),
     "cases.CaseAttachment": (),
+    "segmentation.ValueConfig": (),
+    "segmentation.Segment": ("updated_at", "size"),
+    "segmentation.ScoringRun": ("job", "heartbeat_at", "params", "result", "error"),
 }
 
 

@@ -19,6 +19,10 @@ app.conf.beat_schedule = {
         "task": "customers.refresh_delinquency_all_tenants",
         "schedule": crontab(hour=2, minute=15),
     },
+    "segmentation-score-nightly": {
+        "task": "segmentation.score_all_tenants",
+        "schedule": crontab(hour=3, minute=5),
+    },
     "platform-purge-expired-idempotency-keys": {
         "task": "vector_crm.purge_expired_idempotency_keys",
         "schedule": crontab(minute=7),

@@ -46,7 +46,11 @@ _READ_ALL = {
     "payments.view",
     "interactions.view",
     "jobs.view",
+    "segments.view",
+    "surveys.view",
 }
+# VALOR: who shapes segments and the value formula, and may start a scoring run.
+_VALOR_MANAGE = {"segments.manage", "scoring.run", "surveys.change"}
 _FRONT_OFFICE = _READ_ALL | {
     "customers.create",
     "customers.change",
@@ -79,14 +83,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "imports.run",
         }
         | _CASES_ADMIN
+        | _VALOR_MANAGE
     ),
     Role.BRANCH_MANAGER: frozenset(_FRONT_OFFICE | {"customers.reassign", "jobs.run"} | _CASES_SUPERVISE),
     Role.SUPERVISOR: frozenset(_FRONT_OFFICE | {"customers.reassign"} | _CASES_SUPERVISE),
     Role.ADVISOR: frozenset(_FRONT_OFFICE | _CASES_WORK),
-    Role.MARKETING: frozenset(_READ_ALL | {"jobs.run"}),
+    Role.MARKETING: frozenset(_READ_ALL | {"jobs.run"} | _VALOR_MANAGE),
     Role.COLLECTIONS_AGENT: frozenset(_READ_ALL | {"interactions.create", "cases.view", "cases.create"}),
     Role.COLLECTIONS_MANAGER: frozenset(_READ_ALL | {"interactions.create", "jobs.run", "cases.view", "cases.create"}),
-    Role.ANALYST: frozenset(_READ_ALL | {"jobs.run", "cases.view", "case_config.view"}),
+    Role.ANALYST: frozenset(
+        _READ_ALL | {"jobs.run", "cases.view", "case_config.view", "segments.manage", "scoring.run"}
+    ),
 }
 
 # API credential scopes: family -> (read capability set, write capability set).
@@ -116,6 +123,8 @@ SCOPE_FAMILIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
     # Security cases (fraud, data privacy) are visible to a key only with this scope.
     "security_cases": (frozenset({"cases.view_security"}), frozenset()),
+    "segments": (frozenset({"segments.view"}), frozenset({"segments.manage", "scoring.run"})),
+    "surveys": (frozenset({"surveys.view"}), frozenset({"surveys.change"})),
 }
 ALL_SCOPES = tuple(f"{family}:{mode}" for family in SCOPE_FAMILIES for mode in ("read", "write"))
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("imports/", include("vector_crm.imports.urls")),
     path("cases/", include("cases.urls")),
+    path("valor/", include("segmentation.urls")),
 ]
 
 handler404 = "vector_crm.api.exceptions.not_found_handler"

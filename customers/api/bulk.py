@@ -125,8 +125,8 @@ RESOURCES: dict[str, tuple[str, type, str, str, str]] = {
 }
 
 
-def _bulk_viewset(resource: str) -> type[BulkViewSet]:
-    name, model, family, capability, tag = RESOURCES[resource]
+def bulk_viewset(resource: str, *, name: str, model: type, family: str, capability: str, tag: str) -> type[BulkViewSet]:
+    """The ``POST``-only viewset of a registered bulk resource (``customers.bulk.SERVICES``)."""
     record_serializer = RECORD_SERIALIZERS[resource]
     create = extend_schema(
         request=_request_serializer(record_serializer),
@@ -151,7 +151,12 @@ def _bulk_viewset(resource: str) -> type[BulkViewSet]:
     )
 
 
-CustomerBulkViewSet = _bulk_viewset("customers")
-HoldingBulkViewSet = _bulk_viewset("holdings")
-MonthlySummaryBulkViewSet = _bulk_viewset("monthly_summaries")
-PaymentBulkViewSet = _bulk_viewset("payments")
+def _core_viewset(resource: str) -> type[BulkViewSet]:
+    name, model, family, capability, tag = RESOURCES[resource]
+    return bulk_viewset(resource, name=name, model=model, family=family, capability=capability, tag=tag)
+
+
+CustomerBulkViewSet = _core_viewset("customers")
+HoldingBulkViewSet = _core_viewset("holdings")
+MonthlySummaryBulkViewSet = _core_viewset("monthly_summaries")
+PaymentBulkViewSet = _core_viewset("payments")

@@ -19,6 +19,7 @@ from django.db.models import Model
 
 from cases.models import Case, CaseAttachment, CaseEvent, CaseType, SlaPolicy
 from customers.models import Branch, Customer, Holding, Interaction, MonthlyAccountSummary, Payment, Product
+from segmentation.models import CustomerScore, ScoringRun, Segment
 from tests import factories as f
 from tests.cases import factories as cf
 from vector_crm.models import FileImport, Job, WebhookDelivery, WebhookEndpoint
@@ -204,6 +205,31 @@ def sla_policy_body(org) -> dict:
     }
 
 
+def make_segment(org) -> Segment:
+    return f.SegmentFactory(tenant=org.tenant)
+
+
+def make_run(org) -> ScoringRun:
+    return f.ScoringRunFactory(tenant=org.tenant)
+
+
+def make_score(org) -> CustomerScore:
+    """A score in a new (hence latest) succeeded run, of a customer the admin sees."""
+    return f.CustomerScoreFactory(tenant=org.tenant, run=make_run(org), customer=make_customer(org))
+
+
+def segment_body(org) -> dict:
+    return {
+        "name": f"Alto valor {unique_number()}",
+        "description": "Clientes A y B",
+        "rules": [{"field": "tier", "op": "in", "value": ["A", "B"]}],
+    }
+
+
+def run_body(org) -> dict:
+    return {"as_of": "2026-11-15"}
+
+
 # Field of an input body -> how to get the id of such a row in an org.
 REFERENCE_MAKERS: dict[str, Callable] = {
     "branch": lambda org: org.branches[0].pk,
@@ -356,6 +382,23 @@ ENDPOINTS = [
         patch_body={"tier": "oro"},
         references=("case_type",),
     ),
+    Endpoint(
+        "segment",
+        "segments",
+        Segment,
+        make_segment,
+        create_body=segment_body,
+        patch_body={"name": "Segmento renombrado"},
+    ),
+    Endpoint("score", "scores", CustomerScore, make_score, actions=frozenset({"list", "retrieve"})),
+    Endpoint(
+        "scoring-run",
+        "scoring-runs",
+        ScoringRun,
+        make_run,
+        actions=frozenset({"list", "retrieve", "create"}),
+        create_body=run_body,
+    ),
 ]
 
 # Routed endpoints the shared classes cannot express, with the reason. The bulk upserts
@@ -366,6 +409,7 @@ EXCLUDED_ENDPOINTS: dict[str, str] = {
     "bulk-holding": "batch upsert, no list/detail: tests/api/test_bulk.py",
     "bulk-monthly-summary": "batch upsert, no list/detail: tests/api/test_bulk.py",
     "bulk-payment": "batch upsert, no list/detail: tests/api/test_bulk.py",
+    "bulk-survey-response": "batch upsert, no list/detail: tests/segmentation/test_api.py",
 }
 
 WRITABLE_ENDPOINTS = [e for e in ENDPOINTS if "create" in e.actions]

@@ -23,6 +23,8 @@ def _fill(org):
     """ROWS rows of every model, each with its own customer, owner, branch and product."""
     advisors = [org["advisor"].user, org.extra["teammate"].user, None]
     case_type = cf.CaseTypeFactory()
+    f.ScoringRunFactory.create_batch(ROWS, status="failed")
+    run = f.ScoringRunFactory()
     for n in range(ROWS):
         customer = f.CustomerFactory(owner=advisors[n % 3], branch=org.branches[n % 2])
         holding = f.HoldingFactory(customer=customer, product=f.ProductFactory())
@@ -38,6 +40,8 @@ def _fill(org):
         cf.CaseEventFactory(case=case, kind="comment", actor=advisors[n % 3])
         cf.CaseAttachmentFactory(case=case)
         cf.SlaPolicyFactory(case_type=cf.CaseTypeFactory())
+        f.SegmentFactory()
+        f.CustomerScoreFactory(run=run, customer=customer)
     f.InteractionFactory.create_batch(ROWS, customer=customer, user=org["advisor"].user)
     return customer
 

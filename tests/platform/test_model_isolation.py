@@ -44,6 +44,12 @@ FACTORIES = {
     "cases.Escalation": cf.EscalationFactory,
     "cases.CaseMilestone": cf.CaseMilestoneFactory,
     "cases.CaseAttachment": cf.CaseAttachmentFactory,
+    "segmentation.ValueConfig": f.ValueConfigFactory,
+    "segmentation.SurveyResponse": f.SurveyResponseFactory,
+    "segmentation.ScoringRun": f.ScoringRunFactory,
+    "segmentation.Segment": f.SegmentFactory,
+    "segmentation.CustomerScore": f.CustomerScoreFactory,
+    "segmentation.SegmentMembership": f.SegmentMembershipFactory,
 }
 
 

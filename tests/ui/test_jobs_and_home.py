@@ -123,8 +123,12 @@ def test_collections_home_ranks_delinquent_accounts(client_for, org_a, book_a):
 def test_navigation_links_every_stage_to_a_working_page(client_for, org_a):
     client = client_for(org_a[Role.ADVISOR])
     home = client.get(reverse("home")).content.decode()
+    # Valor has shipped its UI: the nav links to it
+    assert f'href="{reverse("segmentation:index")}"' in home
+    valor = client.get(reverse("segmentation:index"))
+    assert valor.status_code == 200
+    assert "Valor" in page_text(valor)
     for stage, label in [
-        ("valor", "Valor"),
         ("eventos", "Eventos"),
         ("casos", "Casos"),
         ("tareas", "Tareas"),

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from cases.api.urls import register as register_cases
 from customers.api.urls import register as register_customers
+from segmentation.api.views import register as register_segmentation
 from vector_crm.api.views import JobViewSet
 from vector_crm.api.webhooks import WebhookDeliveryViewSet, WebhookEndpointViewSet
 from vector_crm.imports.api import FileImportViewSet
@@ -16,5 +17,6 @@ register_customers(router)
 router.register("webhooks/deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 router.register("webhooks", WebhookEndpointViewSet, basename="webhook-endpoint")
 register_cases(router)
+register_segmentation(router)
 
 urlpatterns = router.urls

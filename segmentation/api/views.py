@@ -1,0 +1,254 @@
+"""REST endpoints of VALOR (``/api/v1/``): segments (with members and a live count
+preview), scores of the latest run, scoring runs (start, progress, result) and the bulk
+upsert of survey responses.
+
+Reads come from ``segmentation.selectors`` (tenant scope, member visibility on customer
+rows); writes are one call to ``segmentation.services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from customers.api.bulk import bulk_viewset
+from segmentation import selectors, services
+from segmentation.bulk import RESOURCE
+from segmentation.descriptions import describe_traits
+from segmentation.filters import CustomerScoreFilterSet, SegmentFilterSet
+from segmentation.models import CustomerScore, ScoringRun, Segment, SurveyResponse
+from vector_crm.api.base import TenantScopedViewSet
+from vector_crm.api.pagination import CreatedCursorPagination
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    rules = serializers.JSONField(required=False)
+    summary = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Segment
+        fields = [
+            "id",
+            "kind",
+            "name",
+            "description",
+            "rules",
+            "is_active",
+            "size",
+            "run",
+            "cluster_number",
+            "traits",
+            "summary",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["kind", "size", "run", "cluster_number", "traits", "created_at", "updated_at"]
+
+    def get_summary(self, segment: Segment) -> str:
+        """Learned: what distinguishes the cluster; rule-based: the rules in words."""
+        from segmentation.rules import describe_rule
+
+        if segment.kind == "learned":
+            return describe_traits(segment.traits)
+        return "; ".join(describe_rule(rule) for rule in segment.rules)
+
+
+class RulesSerializer(serializers.Serializer):
+    rules = serializers.JSONField()
+
+
+class CountSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+
+
+class ScoreSerializer(serializers.ModelSerializer):
+    customer_name = serializers.CharField(source="customer.display_name", read_only=True)
+    as_of = serializers.DateField(source="run.as_of", read_only=True)
+
+    class Meta:
+        model = CustomerScore
+        fields = [
+            "id",
+            "run",
+            "as_of",
+            "customer",
+            "customer_name",
+            "current_value",
+            "potential_value",
+            "gap",
+            "priority",
+            "tier",
+            "key_account",
+            "cluster",
+            "peer_group",
+        ]
+        read_only_fields = fields
+
+
+class ScoringRunSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ScoringRun
+        fields = [
+            "id",
+            "status",
+            "as_of",
+            "job",
+            "progress",
+            "customers",
+            "result",
+            "params",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = [f for f in fields if f != "as_of"]
+        extra_kwargs = {"as_of": {"required": False}}
+
+    def get_progress(self, run: ScoringRun) -> int:
+        """Percent done (the job's progress)."""
+        return run.job.percent if run.job_id and run.job else (100 if run.status == "succeeded" else 0)
+
+
+class ScorePagination(CreatedCursorPagination):
+    ordering = ("-priority", "-id")
+
+
+class SegmentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    TenantScopedViewSet,
+):
+    """Rule-based segments (editable) and the learned clusters of the latest run (read-only)."""
+
+    model = Segment
+    serializer_class = SegmentSerializer
+    filterset_class = SegmentFilterSet
+    permission_family = "segments"
+    lookup_value_regex = r"\d+"
+    action_capabilities = {
+        "create": "segments.manage",
+        "update": "segments.manage",
+        "partial_update": "segments.manage",
+        "destroy": "segments.manage",
+        "members": "segments.view",
+        "preview": "segments.view",
+    }
+
+    def scoped_queryset(self):
+        if self.action == "list":
+            return selectors.segment_list()
+        return Segment.objects.all()
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"actor": self.actor, "membership": self.membership}
+
+    def perform_create(self, serializer):
+        serializer.instance = services.segment_create(**self._kwargs(), data=dict(serializer.validated_data))
+
+    def perform_update(self, serializer):
+        segment = serializer.instance
+        data = {k: v for k, v in serializer.validated_data.items() if getattr(segment, k) != v}
+        if data:
+            serializer.instance = services.segment_update(**self._kwargs(), segment=segment, data=data)
+
+    def perform_destroy(self, instance):
+        services.segment_delete(**self._kwargs(), segment=instance)
+
+    @extend_schema(responses=ScoreSerializer(many=True))
+    @action(detail=True, methods=["get"], serializer_class=ScoreSerializer, filter_backends=[])
+    def members(self, request, pk=None):
+        """The segment's members (scores of its run), highest priority first."""
+        segment = self.get_object()
+        scores = selectors.segment_scores(segment, self.membership).select_related("run")
+        paginator = ScorePagination()
+        page = paginator.paginate_queryset(scores, request, view=self)
+        return paginator.get_paginated_response(ScoreSerializer(page, many=True).data)
+
+    @extend_schema(request=RulesSerializer, responses=CountSerializer)
+    @action(detail=False, methods=["post"], serializer_class=RulesSerializer, filter_backends=[])
+    def preview(self, request):
+        """How many customers the rules select now (nothing is saved)."""
+        from segmentation.rules import clean_rules
+
+        body = RulesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rules = clean_rules(body.validated_data["rules"])
+        return Response({"count": selectors.rule_count(rules)})
+
+
+class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """Customer scores: the list shows the latest run (or ``?run=<id>``), highest priority
+    first; a single score of any run can be fetched by id."""
+
+    model = CustomerScore
+    serializer_class = ScoreSerializer
+    filterset_class = CustomerScoreFilterSet
+    pagination_class = ScorePagination
+    permission_family = "segments"
+    lookup_value_regex = r"\d+"
+
+    def scoped_queryset(self):
+        if self.action == "list":
+            run_id = self.request.query_params.get("run")
+            run = ScoringRun.objects.filter(pk=run_id).first() if run_id and run_id.isdigit() else None
+            if run_id and run is None:
+                return CustomerScore.objects.none()
+            return selectors.score_list(self.membership, run).select_related("run")
+        return selectors.visible_scores(self.membership).select_related("run", "customer")
+
+    @extend_schema(parameters=[OpenApiParameter("run", int, description="A run id (default: the latest).")])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+class ScoringRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantScopedViewSet):
+    """Scoring runs: ``POST`` starts one (409 while another is queued or running); the
+    run shows its progress while it works and its result (tier counts, clusters,
+    timings) when it is done."""
+
+    model = ScoringRun
+    serializer_class = ScoringRunSerializer
+    permission_family = "segments"
+    lookup_value_regex = r"\d+"
+    action_capabilities = {"create": "scoring.run"}
+
+    def scoped_queryset(self):
+        return selectors.run_list()
+
+    def perform_create(self, serializer):
+        serializer.instance = services.scoring_run_start(
+            actor=self.actor, membership=self.membership, as_of=serializer.validated_data.get("as_of")
+        )
+
+    def create(self, request, *args, **kwargs):
+        response = super().create(request, *args, **kwargs)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+
+SurveyResponseBulkViewSet = bulk_viewset(
+    RESOURCE,
+    name="SurveyResponseBulkViewSet",
+    model=SurveyResponse,
+    family="surveys",
+    capability="surveys.change",
+    tag="surveys",
+)
+
+
+def register(router) -> None:
+    """Register VALOR's viewsets on the v1 router."""
+    router.register("segments", SegmentViewSet, basename="segment")
+    router.register("scores", ScoreViewSet, basename="score")
+    router.register("scoring-runs", ScoringRunViewSet, basename="scoring-run")
+    router.register("bulk/survey-responses", SurveyResponseBulkViewSet, basename="bulk-survey-response")
