@@ -9,7 +9,7 @@ from django.contrib import admin
 from cases import services
 from cases.models import BusinessCalendar, Case, CaseType, SlaPolicy
 from customers.admin import ServiceAdmin
-from vector_crm.admin import TenantAdminMixin
+from vector_crm.admin import ReadOnlyAdminMixin, TenantAdminMixin
 
 
 @admin.register(CaseType)
@@ -36,17 +36,8 @@ class BusinessCalendarAdmin(TenantAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Case)
-class CaseAdmin(TenantAdminMixin, admin.ModelAdmin):
+class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "subject", "kind", "status", "priority", "assignee", "team", "resolution_due_at"]
     list_filter = ["kind", "status", "priority"]
     search_fields = ["subject", "external_id"]
     raw_id_fields = ["customer", "holding"]
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -169,6 +169,19 @@ class TenantInlineMixin(TenantFieldsMixin):
 # --- Platform models ------------------------------------------------------------------
 
 
+class ReadOnlyAdminMixin(TenantAdminMixin):
+    """A tenant model shown in the admin but written only by its services and jobs."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
     """Superusers manage every institution; a tenant admin edits their own settings."""
@@ -397,7 +410,7 @@ class ApiCredentialAdmin(TenantAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Job)
-class JobAdmin(TenantAdminMixin, admin.ModelAdmin):
+class JobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Background jobs, read-only: they are started by the screens and schedules that own them."""
 
     list_display = ["pk", "kind", "status", "done", "total", "created_by", "created_at", "finished_at"]
@@ -417,15 +430,6 @@ class JobAdmin(TenantAdminMixin, admin.ModelAdmin):
         "started_at",
         "finished_at",
     ]
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(FileImport)
@@ -467,16 +471,7 @@ admin.site.unregister(AuditLogEntry)
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(TenantAdminMixin, auditlog_admin.LogEntryAdmin):
+class AuditLogEntryAdmin(ReadOnlyAdminMixin, auditlog_admin.LogEntryAdmin):
     """The audit trail of the institution: append-only, so read-only here."""
 
     list_filter = ["action", ResourceTypeFilter, ("actor", TenantMemberListFilter)]
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -16,6 +16,7 @@ Three parts:
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -187,3 +188,17 @@ def insert_rows(model, rows: list[dict], *, returning_ids: bool = False, batch_s
             if returning_ids:
                 ids.extend(r[0] for r in cursor.fetchall())
     return ids
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is handled: its tens of thousands of
+    short-lived dicts would otherwise trigger repeated full collections (a third of the
+    request time when profiled). Reference counting still frees them as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -23,6 +23,7 @@ from customers.models import Customer, Holding, MonthlyAccountSummary, Payment
 from vector_crm.api.base import TenantScopedViewSet
 from vector_crm.api.exceptions import problem_response
 from vector_crm.api.parsers import FastJSONParser
+from vector_crm.db import paused_gc
 
 
 class BulkEnvelopeSerializer(serializers.Serializer):
@@ -84,7 +85,7 @@ class BulkViewSet(TenantScopedViewSet):
         bulk.require_bulk_writer(self.membership)
         atomic = request.query_params.get("atomic", "").lower() in ("1", "true", "yes")
         tenant = getattr(request, "tenant", None)
-        with bulk.paused_gc():
+        with paused_gc():
             raw = self.records(request.data)
             records, rejected = bulk.validate_records(self.resource, raw, region=getattr(tenant, "country", None))
             result = self.service(

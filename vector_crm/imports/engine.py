@@ -13,9 +13,7 @@ the issues (the first ``MAX_STORED_ISSUES`` are kept; every one goes to the CSV 
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import gc
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from vector_crm.db import paused_gc
 from vector_crm.errors import DomainError, PermissionDeniedError
 from vector_crm.imports import parsing
 from vector_crm.imports.registry import Batch, Importable, ImportContext, Preset, get_importable
@@ -360,19 +359,6 @@ def _chunks(file_import: FileImport, plan: Plan, chunk_rows: int):
     )
 
 
-@contextlib.contextmanager
-def _paused_gc():
-    """No cyclic collection while a chunk is handled: its tens of thousands of short-lived
-    dicts would trigger repeated full collections; reference counting still frees them."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _run_chunks(file_import, plan, issues, totals, reporter, chunk_rows) -> None:
     chunks = _chunks(file_import, plan, chunk_rows)
     while True:
@@ -381,7 +367,7 @@ def _run_chunks(file_import, plan, issues, totals, reporter, chunk_rows) -> None
         totals.seconds["parse"] += time.perf_counter() - started
         if chunk is None:
             return
-        with _paused_gc():
+        with paused_gc():
             process_chunk(chunk, plan, issues, totals)
         reporter.progress(totals.rows, rows=totals.rows, errors=issues.count)
 
