@@ -35,14 +35,15 @@ def _upsert(resource: str, **kwargs):
     return bulk.upsert_records(resource, **kwargs)
 
 
-def _sink(resource: str, *capabilities: str) -> Sink:
+def bulk_sink(resource: str, *capabilities: str) -> Sink:
+    """A sink writing through ``customers.bulk`` (any resource registered there, other apps' too)."""
     return Sink(resource, partial(_validate, resource), partial(_upsert, resource), capabilities)
 
 
-CUSTOMER_SINK = _sink("customers", "customers.create", "customers.change")
-HOLDING_SINK = _sink("holdings", "holdings.change")
-PAYMENT_SINK = _sink("payments", "payments.change")
-SUMMARY_SINK = _sink("monthly_summaries", "holdings.change")
+CUSTOMER_SINK = bulk_sink("customers", "customers.create", "customers.change")
+HOLDING_SINK = bulk_sink("holdings", "holdings.change")
+PAYMENT_SINK = bulk_sink("payments", "payments.change")
+SUMMARY_SINK = bulk_sink("monthly_summaries", "holdings.change")
 
 CUSTOMER_TARGETS = (
     Target("external_id", _("Id del cliente en el core"), required=True, aliases=("id_cliente", "codigo_cliente")),
@@ -139,7 +140,9 @@ def present(frame: pd.DataFrame, targets) -> list[str]:
     return [t.name for t in targets if t.name in frame.columns]
 
 
-def _single(sink: str, targets):
+def single_batch_builder(sink: str, targets):
+    """The ``build`` of a one-resource importable: each row is one record of ``sink``."""
+
     def build(frame: pd.DataFrame, ctx: ImportContext) -> list[Batch]:
         return [Batch(sink, frame.index.tolist(), records_from_frame(frame, present(frame, targets)))]
 
@@ -184,7 +187,7 @@ def register() -> None:
             _("Clientes"),
             CUSTOMER_TARGETS,
             (CUSTOMER_SINK,),
-            _single("customers", CUSTOMER_TARGETS),
+            single_batch_builder("customers", CUSTOMER_TARGETS),
             description=_("Un cliente por fila, identificado por su id del core bancario."),
         )
     )
@@ -194,7 +197,7 @@ def register() -> None:
             _("Cuentas"),
             HOLDING_TARGETS,
             (HOLDING_SINK,),
-            _single("holdings", HOLDING_TARGETS),
+            single_batch_builder("holdings", HOLDING_TARGETS),
             description=_("Una cuenta por fila; el cliente y el producto deben existir."),
         )
     )
@@ -204,7 +207,7 @@ def register() -> None:
             _("Pagos"),
             PAYMENT_TARGETS,
             (PAYMENT_SINK,),
-            _single("payments", PAYMENT_TARGETS),
+            single_batch_builder("payments", PAYMENT_TARGETS),
             description=_("Una cuota por fila: cuenta, vencimiento, valor y pago."),
         )
     )
@@ -214,7 +217,7 @@ def register() -> None:
             _("Resúmenes mensuales"),
             SUMMARY_TARGETS,
             (SUMMARY_SINK,),
-            _single("monthly_summaries", SUMMARY_TARGETS),
+            single_batch_builder("monthly_summaries", SUMMARY_TARGETS),
             description=_("Saldo promedio, transacciones, comisiones e ingresos por cuenta y mes."),
         )
     )
