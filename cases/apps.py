@@ -23,9 +23,11 @@ class CasesConfig(AppConfig):
     verbose_name = _("Casos")
 
     def ready(self) -> None:
+        from cases import imports
         from cases.panels import register
         from vector_crm.outbox import register_event_type
 
         for name, description in EVENT_TYPES.items():
             register_event_type(name, description)
         register()
+        imports.register()

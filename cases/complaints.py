@@ -160,6 +160,12 @@ def complaints_import(
     frame, errors = validate_complaints(read_complaints(source))
     if errors:
         raise ImportRejected(errors)
+    return complaints_write(frame=frame, case_type=case_type)
+
+
+def complaints_write(*, frame: pd.DataFrame, case_type: CaseType | None = None) -> ImportResult:
+    """Write the complaints of a frame ``validate_complaints`` passed, in the caller's
+    transaction; complaints already imported (same ``Complaint ID``) are skipped."""
     tenant_id = require_tenant_id()
     case_types_ensure_defaults()
     case_type = case_type or CaseType.objects.get(code="pqrs")

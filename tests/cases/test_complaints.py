@@ -88,3 +88,35 @@ def test_a_missing_column_is_reported(org_a):
     with tenant_context(org_a.tenant.pk), pytest.raises(ImportRejected) as rejected:
         complaints_import(source=io.StringIO("Product,Issue\nMortgage,Late fee\n"))
     assert {e.column for e in rejected.value.errors} >= {"Date received", "Complaint ID"}
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="shared data set not available")
+def test_the_cfpb_sample_imports_through_the_file_import(org_a):
+    """The user's path: upload, suggested mapping, dry run, import job."""
+    from tests.imports.conftest import Importer
+    from vector_crm.models import ImportStatus
+
+    total, by_product, by_issue, closed = _file_counts()
+    importer = Importer(org_a)
+    file_import = importer.upload("complaints_sample.csv", SAMPLE.read_bytes(), importable="complaints")
+    importer.map(file_import)
+    file_import = importer.dry_run(file_import)
+    assert (file_import.status, file_import.total_rows, file_import.issue_count) == (ImportStatus.VALIDATED, total, 0)
+    with tenant_context(org_a.tenant.pk):
+        assert Case.objects.count() == 0
+    done = importer.run(file_import)
+    assert done.status == ImportStatus.DONE, done.error
+    with tenant_context(org_a.tenant.pk):
+        cases = Case.objects.all()
+        assert cases.count() == total
+        assert Counter(dict(cases.values_list("category").annotate(n=Count("id")))) == by_product
+        pairs = cases.values_list("category", "subcategory").annotate(n=Count("id"))
+        assert Counter({(p, i): n for p, i, n in pairs}) == by_issue
+        assert cases.filter(status="closed").count() == closed[True]
+    # a second import of the same file adds nothing
+    again = importer.upload("complaints_sample.csv", SAMPLE.read_bytes(), importable="complaints")
+    importer.map(again)
+    again = importer.run(importer.dry_run(again))
+    assert again.counts["complaints"]["unchanged"] == total
+    with tenant_context(org_a.tenant.pk):
+        assert Case.objects.count() == total
