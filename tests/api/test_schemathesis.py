@@ -36,6 +36,7 @@ INTEGRATION_PATHS = (
     "/api/v1/bulk/",
     "/api/v1/jobs/",
     "/api/v1/webhooks/",
+    "/api/v1/imports/",
 )
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MAX_EXAMPLES = 8
