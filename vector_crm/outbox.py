@@ -135,8 +135,7 @@ def subscribed_event_types() -> set[str]:
 
 def bulk_event_emit(*, events: list[tuple[str, dict[str, Any]]], aggregate_type: str) -> int:
     """Set-based ``event_emit`` for bulk writes: ``events`` are ``(type, payload)`` pairs whose
-    payload carries the aggregate's ``id``. Events and their deliveries are written with bulk
-    statements in the caller's transaction, and one delivery job is queued after commit.
+    payload carries the aggregate's ``id``; written per type by ``events_emit_many``.
 
     Events of a type that no active endpoint subscribes to are not written: deliveries are
     only created at emit time, so such an event could never reach anyone (an endpoint
@@ -144,45 +143,12 @@ def bulk_event_emit(*, events: list[tuple[str, dict[str, Any]]], aggregate_type:
     for event_type in {t for t, _payload in events}:
         if event_type not in EVENT_DESCRIPTIONS:
             raise ValueError(f"Unregistered event type {event_type!r}: call register_event_type first.")
-    endpoints = list(WebhookEndpoint.objects.filter(is_active=True).order_by("pk"))
-    events = [(t, payload) for t, payload in events if any(ep.wants(t) for ep in endpoints)]
-    if not events:
-        return 0
-    tenant_id = require_tenant_id()
-    now = timezone.now()
-    payloads = json.loads(json.dumps([payload for _t, payload in events], cls=_PayloadEncoder))
-    rows = OutboxEvent.objects.bulk_create(
-        [
-            OutboxEvent(
-                tenant_id=tenant_id,
-                event_id=uuid.uuid4(),
-                type=event_type,
-                payload=payload,
-                occurred_at=now,
-                aggregate_type=aggregate_type,
-                aggregate_id=str(payload["id"]),
-            )
-            for (event_type, _raw), payload in zip(events, payloads, strict=True)
-        ],
-        batch_size=1000,
-    )
-    WebhookDelivery.objects.bulk_create(
-        [
-            WebhookDelivery(tenant_id=tenant_id, endpoint=ep, event=event, next_attempt_at=now)
-            for event in rows
-            for ep in endpoints
-            if ep.wants(event.type)
-        ],
-        batch_size=1000,
-    )
-
-    def queue() -> None:
-        from vector_crm.jobs import deliver_webhooks
-
-        deliver_webhooks.delay(tenant_id)
-
-    transaction.on_commit(queue)
-    return len(rows)
+    wanted = subscribed_event_types()
+    by_type: dict[str, list[tuple[dict[str, Any], tuple[str, Any]]]] = {}
+    for event_type, payload in events:
+        if event_type in wanted:
+            by_type.setdefault(event_type, []).append((payload, (aggregate_type, payload["id"])))
+    return sum(events_emit_many(type=event_type, items=items) for event_type, items in by_type.items())
 
 
 def _aggregate_key(aggregate: Any) -> tuple[str, Any]:
