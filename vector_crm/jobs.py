@@ -64,20 +64,26 @@ def _claim_due_deliveries(now) -> list[int]:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str, str]:
-    """POST and return (status code or None, error, response excerpt)."""
-    import urllib.error
-    import urllib.request
+    """POST and return (status code or None, error, response excerpt). Only to allowed
+    addresses (vector_crm.netguard: no private networks, no redirects followed)."""
+    import http.client
 
-    if not url.lower().startswith(("http://", "https://")):
-        return None, "unsupported URL scheme", ""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    from vector_crm import netguard
+
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
-            return response.status, "", response.read(1000).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}", exc.read(1000).decode("utf-8", "replace")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, str(getattr(exc, "reason", exc)), ""
+        status, excerpt = netguard.post_pinned(
+            url, body, headers, timeout=WEBHOOK_TIMEOUT_SECONDS, rules=netguard.settings_rules()
+        )
+    except netguard.UnsafeDestination as exc:
+        return None, f"destination refused: {exc}", ""
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        return None, str(exc) or type(exc).__name__, ""
+    text = excerpt.decode("utf-8", "replace")
+    if 200 <= status < 300:
+        return status, "", text
+    if 300 <= status < 400:
+        return status, f"HTTP {status} (redirects are not followed)", text
+    return status, f"HTTP {status}", text
 
 
 def deliver_webhooks_now(tenant_id: int) -> dict[str, int]:

@@ -88,11 +88,35 @@ def _clean_url(url: str) -> str:
         parts, host = None, ""
     if parts is None or not host:
         raise DomainError(_("Indique una URL completa, por ejemplo https://erp.banco.com/webhooks."), field="url")
-    if parts.scheme == "https":
-        return url
-    if parts.scheme == "http" and host in LOCAL_HOSTS and settings.VECTOR_WEBHOOKS_ALLOW_LOCAL_HTTP:
-        return url
-    raise DomainError(_("La URL debe usar https://."), field="url")
+    if not (
+        parts.scheme == "https"
+        or (parts.scheme == "http" and host in LOCAL_HOSTS and settings.VECTOR_WEBHOOKS_ALLOW_LOCAL_HTTP)
+    ):
+        raise DomainError(_("La URL debe usar https://."), field="url")
+    _refuse_internal_host(host, parts)
+    return url
+
+
+def _refuse_internal_host(host: str, parts) -> None:
+    """A URL whose host is or resolves to an internal address (private network, loopback,
+    link-local such as cloud metadata) is refused (vector_crm.netguard). A name that does
+    not resolve yet is accepted: each delivery checks again before connecting."""
+
+    from vector_crm import netguard
+
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        netguard.resolve_safe(host, port, **netguard.settings_rules())
+    except netguard.UnsafeDestination as exc:
+        raise DomainError(
+            _(
+                "La URL apunta a una dirección interna (%(address)s); los webhooks solo se entregan a direcciones públicas."
+            )
+            % {"address": exc.address},
+            field="url",
+        ) from exc
+    except (OSError, UnicodeError, ValueError):
+        return
 
 
 def _clean_event_types(event_types: Iterable[str]) -> list[str]:

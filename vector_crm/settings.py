@@ -237,6 +237,10 @@ VECTOR_API_RATE_PER_MINUTE = int(os.environ.get("VECTOR_API_RATE_PER_MINUTE", "1
 # Webhook URLs must be https; plain http is accepted for localhost / 127.0.0.1 / [::1]
 # receivers only when this is on (development, the tests' local receivers).
 VECTOR_WEBHOOKS_ALLOW_LOCAL_HTTP = env_bool("VECTOR_WEBHOOKS_ALLOW_LOCAL_HTTP", DEBUG)
+# Webhooks never reach internal addresses (private, loopback, link-local: see
+# vector_crm/netguard.py) except these CIDRs, e.g. "10.20.0.0/16,fd00:1::/64" for a bank's
+# integration network.
+VECTOR_WEBHOOKS_ALLOWED_NETWORKS = env_list("VECTOR_WEBHOOKS_ALLOWED_NETWORKS", "")
 # Seconds a delivery run holds the deliveries it claimed; after that the minute sweep
 # sends them again (a worker killed mid-POST). Keep it above the 10 s POST timeout.
 VECTOR_WEBHOOK_LEASE_SECONDS = int(os.environ.get("VECTOR_WEBHOOK_LEASE_SECONDS", "120"))

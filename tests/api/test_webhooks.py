@@ -184,3 +184,12 @@ def test_another_tenants_delivery_and_endpoint_actions_are_404(org_a, org_b, cli
     with platform_context():
         assert WebhookEndpoint.unscoped.get(pk=foreign.endpoint_id).secret == foreign.endpoint.secret
         assert OutboxEvent.unscoped.filter(tenant=org_b.tenant).count() == 0
+
+
+def test_internal_destination_is_refused_naming_the_url(org_a, client_as, settings):
+    settings.VECTOR_WEBHOOKS_ALLOW_LOCAL_HTTP = False
+    client = client_as(org_a, "api_key")
+    for url in ("https://169.254.169.254/latest/meta-data/", "https://10.0.0.5/hook", "https://[::1]/hook"):
+        body = assert_problem(client.post("/api/v1/webhooks/", {**BODY, "url": url}, format="json"), 400, field="url")
+        assert "dirección interna" in body["errors"][0]["message"]
+    assert client.get("/api/v1/webhooks/").json()["results"] == []

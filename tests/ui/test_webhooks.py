@@ -212,10 +212,11 @@ def test_delivery_log_is_newest_first_paginated_and_filtered_by_status(client_fo
 
 
 def test_redelivery_of_one_delivery_sends_the_same_event_id(
-    client_for, org_a, queued, django_capture_on_commit_callbacks
+    client_for, org_a, queued, django_capture_on_commit_callbacks, settings
 ):
     from tests.platform.test_webhooks import Receiver
 
+    settings.VECTOR_WEBHOOKS_ALLOW_LOCAL_HTTP = True  # the Receiver listens on http://127.0.0.1
     with Receiver() as receiver:
         with tenant_context(org_a.tenant.pk):
             endpoint = f.WebhookEndpointFactory(tenant=org_a.tenant, url=receiver.url)
