@@ -410,7 +410,9 @@ def test_killed_worker_mid_delivery_leads_to_redelivery_with_the_same_event_id(o
             endpoint, secret = webhook_endpoint_create(
                 actor=admin.user, membership=admin, url=receiver.url, event_types=["customer.created"]
             )
-        first = start_celery("worker", env={"VECTOR_WEBHOOK_LEASE_SECONDS": str(LEASE_SECONDS)})
+        # (the receiver listens on the loopback, which deliveries reach only with the local setting)
+        local = {"VECTOR_WEBHOOKS_ALLOW_LOCAL_HTTP": "1"}
+        first = start_celery("worker", env={"VECTOR_WEBHOOK_LEASE_SECONDS": str(LEASE_SECONDS), **local})
         first.wait_for(r"\bready\.", START_TIMEOUT)
 
         # when a customer is created (the delivery is queued on commit) and the worker is
@@ -436,7 +438,7 @@ def test_killed_worker_mid_delivery_leads_to_redelivery_with_the_same_event_id(o
         assert (claimed.status, claimed.attempts) == (DeliveryStatus.PENDING, 0)  # the outcome was never written
 
         # then a fresh worker, run by the sweep once the lease has passed, delivers it again
-        second = start_celery("worker")
+        second = start_celery("worker", env=local)
         second.wait_for(r"\bready\.", START_TIMEOUT)
         _wait_for(lambda: claimed.next_attempt_at <= django_now(), LEASE_SECONDS + 5, "the claim's lease to pass")
         sweep_webhook_deliveries.delay()
