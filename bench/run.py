@@ -172,6 +172,22 @@ def _psql_connect(args, database: str = "postgres"):
     return connection
 
 
+def ensure_database(args) -> None:
+    """Create the runtime role (login, no ownership, subject to row-level security) and the
+    database when missing, so a benchmark runs on a fresh machine."""
+    connection = _psql_connect(args)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [args.app_user])
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE ROLE "{args.app_user}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS')
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database])
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{args.database}"')
+    finally:
+        connection.close()
+
+
 def recreate_database(args) -> None:
     connection = _psql_connect(args)
     try:
@@ -184,6 +200,7 @@ def recreate_database(args) -> None:
             cursor.execute(f'CREATE DATABASE "{args.database}"')
     finally:
         connection.close()
+    ensure_database(args)  # the runtime role, on a fresh machine
 
 
 def start_gunicorn(args, env, work: Path) -> subprocess.Popen:
