@@ -279,7 +279,7 @@ def _identification_holders(candidates: list[Record]) -> dict[tuple[str, str], s
     }
 
 
-def _customer_events(written: list[tuple], sent: list[str]) -> None:
+def _customer_events(written: list[tuple], sent: list[str], subscribed: set[str]) -> None:
     """``customer.created`` / ``customer.updated`` for every written row, set-based."""
     names = [f.name for f in EVENT_FIELDS]
     events = []
@@ -288,7 +288,7 @@ def _customer_events(written: list[tuple], sent: list[str]) -> None:
         if not created:
             payload["changed"] = sent
         events.append(("customer.created" if created else "customer.updated", payload))
-    bulk_event_emit(events=events, aggregate_type=Customer._meta.label_lower)
+    bulk_event_emit(events=events, aggregate_type=Customer._meta.label_lower, subscribed=subscribed)
 
 
 def _without_identification_clashes(candidates: list[Record], result: BulkResult) -> list[Row]:
@@ -357,7 +357,7 @@ def customers_bulk_upsert(
                 raise
     if written and returning:
         sent = sorted({name for _i, values in rows for name in values} - {"search_name"})
-        _customer_events(written, sent)
+        _customer_events(written, sent, wanted)
     return finish(kind="bulk.customers", actor=actor, total=total, result=result)
 
 

@@ -133,17 +133,20 @@ def subscribed_event_types() -> set[str]:
     return wanted
 
 
-def bulk_event_emit(*, events: list[tuple[str, dict[str, Any]]], aggregate_type: str) -> int:
+def bulk_event_emit(
+    *, events: list[tuple[str, dict[str, Any]]], aggregate_type: str, subscribed: set[str] | None = None
+) -> int:
     """Set-based ``event_emit`` for bulk writes: ``events`` are ``(type, payload)`` pairs whose
     payload carries the aggregate's ``id``; written per type by ``events_emit_many``.
 
     Events of a type that no active endpoint subscribes to are not written: deliveries are
     only created at emit time, so such an event could never reach anyone (an endpoint
-    created later receives events from then on). Returns the number of events written."""
+    created later receives events from then on). ``subscribed``: the caller's
+    ``subscribed_event_types()`` when it already asked. Returns the number of events written."""
     for event_type in {t for t, _payload in events}:
         if event_type not in EVENT_DESCRIPTIONS:
             raise ValueError(f"Unregistered event type {event_type!r}: call register_event_type first.")
-    wanted = subscribed_event_types()
+    wanted = subscribed_event_types() if subscribed is None else subscribed
     by_type: dict[str, list[tuple[dict[str, Any], tuple[str, Any]]]] = {}
     for event_type, payload in events:
         if event_type in wanted:
