@@ -160,6 +160,10 @@ class Customer(TenantModel):
     churn_reason = models.CharField(_("churn reason"), max_length=24, choices=ChurnReason.choices, blank=True)
     churned_at = models.DateField(_("churned on"), null=True, blank=True)
 
+    # No single-column index on the tenant, owner and branch keys: the tenant-leading
+    # composites below serve every lookup by them (row-level security adds the tenant to
+    # each query), and each extra index costs every insert of a bulk feed or import.
+    tenant = models.ForeignKey("vector_crm.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner advisor"),
@@ -167,9 +171,16 @@ class Customer(TenantModel):
         null=True,
         blank=True,
         related_name="owned_customers",
+        db_index=False,
     )
     branch = models.ForeignKey(
-        Branch, verbose_name=_("branch"), on_delete=models.PROTECT, null=True, blank=True, related_name="customers"
+        Branch,
+        verbose_name=_("branch"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        db_index=False,
     )
     preferred_channel = models.CharField(_("preferred channel"), max_length=10, choices=Channel.choices, blank=True)
 
