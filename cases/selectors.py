@@ -16,8 +16,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from cases import sla
-from cases.choices import OPEN_STATUSES, ApprovalStatus, CaseKind
-from cases.models import BusinessCalendar, Case, CaseEvent, CaseType, SlaPolicy
+from cases.choices import OPEN_STATUSES, ApprovalStatus, CaseKind, EventKind
+from cases.models import BusinessCalendar, Case, CaseEvent, CaseType, Escalation, SlaPolicy
 from cases.permissions import Viewer
 from customers.selectors import visibility_filter
 from vector_crm.errors import DomainError, NotFound
@@ -60,7 +60,29 @@ def access_case(viewer: Viewer, case_id: int) -> Case:
 
 
 def case_timeline(case: Case) -> list[CaseEvent]:
-    return list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("occurred_at", "id"))
+    """The case's interaction log in time order, with its escalations merged in: an
+    ``Escalation`` is its own record (the sweep writes no duplicate event), shown as an
+    unsaved ``CaseEvent`` of kind ``escalation`` (reason as text; clock, level, target and
+    notified users as data). Two queries."""
+    events = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("occurred_at", "id"))
+    escalations = Escalation.objects.filter(case=case).select_related("milestone").order_by("escalated_at", "id")
+    for escalation in escalations:
+        data = {"clock": escalation.clock, "level": escalation.level, "to": escalation.target_role}
+        if escalation.milestone is not None:
+            data["milestone"] = escalation.milestone.code
+        events.append(
+            CaseEvent(
+                tenant_id=escalation.tenant_id,
+                case_id=escalation.case_id,
+                kind=EventKind.ESCALATION,
+                body=escalation.reason,
+                data={**data, "notified": escalation.notified},
+                occurred_at=escalation.escalated_at,
+            )
+        )
+    # Stable: an escalation written in the same sweep as a warning comes after it.
+    events.sort(key=lambda event: (event.occurred_at, event.kind == EventKind.ESCALATION))
+    return events
 
 
 def comment_list(viewer: Viewer) -> QuerySet[CaseEvent]:
