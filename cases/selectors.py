@@ -140,48 +140,77 @@ BREACHED = "breached"
 BOARD_COLUMNS = (
     "id",
     "subject",
-    "status",
-    "priority",
+    "team_id",
     "team__name",
     "assignee__username",
     "resolution_due_at",
-    "warn_at",
     "responded_at",
     "response_breached_at",
     "escalation_level",
-    "tenant_id",
 )
+BOARD_PAGE_SIZE = 100
 
 
-def escalation_board(viewer: Viewer, *, now: dt.datetime | None = None, team_id: int | None = None, limit: int = 100):
+def _queue_cases(viewer: Viewer, team_id: int | None) -> QuerySet[Case]:
+    """Visible cases, of one queue when ``team_id``. A member's own queue is visible whole
+    (``case_visibility`` ORs it in), so it needs no join to the customers' owners."""
+    membership = viewer.membership
+    if team_id and membership is not None and team_id == membership.team_id:
+        cases = Case.objects.filter(team_id=team_id)
+        return cases if viewer.sees_security else cases.filter(restricted=False)
+    cases = visible_cases(viewer)
+    return cases.filter(team_id=team_id) if team_id else cases
+
+
+def escalation_board(
+    viewer: Viewer,
+    *,
+    now: dt.datetime | None = None,
+    team_id: int | None = None,
+    limit: int = BOARD_PAGE_SIZE,
+    page: int = 1,
+):
     """Open cases at risk (warned, not yet breached) and breached, by queue (team), most
-    urgent first; plus per-team totals. Two queries whatever the number of open cases."""
+    urgent first, one page of ``limit`` rows as plain dicts; plus per-team totals counted in
+    SQL. Two queries whatever the number of open cases."""
     now = now or timezone.now()
-    cases = visible_cases(viewer).filter(status__in=OPEN_STATUSES)
-    if team_id:
-        cases = cases.filter(team_id=team_id)
+    cases = _queue_cases(viewer, team_id).filter(status__in=OPEN_STATUSES)
     breached = Q(resolution_due_at__lte=now) | Q(response_breached_at__isnull=False, responded_at__isnull=True)
     at_risk = Q(warn_at__lte=now) & ~breached
     urgent = cases.filter(breached | at_risk)
-    totals = (
+    totals = list(
         urgent.order_by()
         .values("team_id", "team__name")
         .annotate(breached=Count("id", filter=breached), at_risk=Count("id", filter=at_risk))
         .order_by("team__name")
     )
-    rows = list(
-        urgent.select_related("assignee", "team").only(*BOARD_COLUMNS).order_by("resolution_due_at", "id")[:limit]
-    )
+    total = sum(row["breached"] + row["at_risk"] for row in totals)
+    pages = max(1, -(-total // limit))
+    page = min(max(1, page), pages)
+    offset = (page - 1) * limit
+    rows = list(urgent.order_by("resolution_due_at", "id").values(*BOARD_COLUMNS)[offset : offset + limit])
     by_team: dict[int | None, list] = defaultdict(list)
-    for case in rows:
-        case.board_state = (
+    for row in rows:
+        row["reference"] = f"C-{row['id']:06d}"
+        row["team_name"], row["assignee_name"] = row.pop("team__name"), row.pop("assignee__username")
+        due = row["resolution_due_at"]
+        row["board_state"] = (
             BREACHED
-            if (case.resolution_due_at and case.resolution_due_at <= now)
-            or (case.response_breached_at and not case.responded_at)
+            if (due is not None and due <= now) or (row["response_breached_at"] and not row["responded_at"])
             else AT_RISK
         )
-        by_team[case.team_id].append(case)
-    return {"totals": list(totals), "rows": rows, "by_team": dict(by_team), "now": now}
+        by_team[row["team_id"]].append(row)
+    return {
+        "totals": totals,
+        "rows": rows,
+        "by_team": dict(by_team),
+        "now": now,
+        "page": page,
+        "pages": pages,
+        "total": total,
+        "first": offset + 1 if rows else 0,
+        "last": offset + len(rows),
+    }
 
 
 def team_members_for_board(membership: Membership | None):
