@@ -129,10 +129,16 @@ class Case(TenantModel):
     priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW, editable=False)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     team = models.ForeignKey(
-        "vector_crm.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("queue")
+        "vector_crm.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("queue"),
+        db_index=False,
     )
     branch = models.ForeignKey("customers.Branch", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     external_id = models.CharField(_("external id"), max_length=64, blank=True, default="")
@@ -148,7 +154,13 @@ class Case(TenantModel):
         _("approval"), max_length=10, choices=ApprovalStatus.choices, blank=True, editable=False
     )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
     decision_reason = models.TextField(_("decision reasons"), blank=True, editable=False)
@@ -167,7 +179,13 @@ class Case(TenantModel):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
     paused_at = models.DateTimeField(_("clock paused at"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -183,6 +201,11 @@ class Case(TenantModel):
     next_deadline_at = models.DateTimeField(_("next SLA step"), null=True, blank=True, editable=False)
 
     class Meta:
+        # Every index is paid by each sweep update (``next_deadline_at`` moves, so none is a
+        # HOT update). The assignee and the queue are searched through the tenant-first
+        # composites below; the creator and the decider are never searched: their foreign
+        # keys carry no index of their own (deleting a user or a team, a rare admin act,
+        # scans). The customer, holding and policy keep theirs: their services delete rows.
         ordering = ["-opened_at", "-id"]
         constraints = [
             models.UniqueConstraint(
