@@ -21,6 +21,7 @@ from cases.choices import Clock, Status
 from cases.models import Case, CaseEvent, CaseMilestone, Escalation
 from tests.cases.conftest import BOGOTA
 from tests.cases.factories import CaseFactory
+from tests.ui.helpers import page_text
 from vector_crm.models import Notification, OutboxEvent
 from vector_crm.tenancy import tenant_context
 
@@ -224,3 +225,11 @@ def test_a_batch_runs_the_same_statements_for_3_or_40_cases(org_a):
     few = _batch_queries(org_a, 3, TUESDAY)
     many = _batch_queries(org_a, 40, WEDNESDAY)
     assert few == many <= 14
+
+
+def test_the_case_page_shows_the_missed_milestone_and_its_escalation(open_case, org_a, client_for):
+    case = _acknowledged_case(open_case, org_a)
+    _run(org_a, at(17, 0))
+    text = page_text(client_for(org_a["supervisor"]).get(reverse("cases:detail", args=[case.pk])))
+    assert "Documentos completos" in text and "Incumplido" in text
+    assert "Se incumplió el momento de verdad «Documentos completos»." in text
