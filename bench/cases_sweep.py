@@ -20,7 +20,9 @@
    * the escalation board of a supervisor whose team has ``--board-cases`` open cases,
      rendered by Django's test client (session, middleware, template; no network):
      p50/p95 of ``--requests`` renders (target p95 < 300 ms) and the SQL queries per render;
-4. writes ``bench/results/<UTC>-cases-<N>c-<T>t.json`` and prints a summary.
+4. stores ``EXPLAIN (ANALYZE, BUFFERS)`` of the sweep's lock query and the board's case
+   query (in the first tenant, with its row-level security policy);
+5. writes ``bench/results/<UTC>-cases-<N>c-<T>t.json`` and prints a summary.
 
 Every measurement shows where its time went (the machine is often shared, so wall time
 alone misleads): ``wall_s``; ``python_cpu_s``, this process's CPU time; ``postgres_cpu_s``,
@@ -487,6 +489,32 @@ def measure_board(args, book: dict) -> dict:
     }
 
 
+def explain_plans(book: dict) -> dict[str, str]:
+    """``EXPLAIN (ANALYZE, BUFFERS)`` of the sweep's and the board's queries, run in the
+    first tenant so the row-level security policy is in the plan."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from cases.choices import OPEN_STATUSES
+    from cases.models import Case
+    from cases.selectors import BOARD_COLUMNS
+    from cases.sweep import SWEEP_FIELDS
+    from vector_crm.tenancy import tenant_context
+
+    now = timezone.now()
+    plans = {}
+    with tenant_context(book["tenant_id"]):
+        due = Case.objects.filter(next_deadline_at__lte=now).order_by("next_deadline_at", "pk")
+        plans["sweep_lock_due"] = due.values(*SWEEP_FIELDS)[:500].explain(analyze=True, buffers=True)
+        breached = Q(resolution_due_at__lte=now) | Q(response_breached_at__isnull=False, responded_at__isnull=True)
+        urgent = Case.objects.filter(team_id=book["teams"][0], status__in=OPEN_STATUSES).filter(
+            breached | Q(warn_at__lte=now)
+        )
+        rows = urgent.order_by("resolution_due_at", "id").values(*BOARD_COLUMNS)[:100]
+        plans["board_rows"] = rows.explain(analyze=True, buffers=True)
+    return plans
+
+
 def _line(name: str, headline: str, split: dict) -> str:
     unit = "ms" if "wall_ms" in split else "s"
     parts = [
@@ -560,6 +588,7 @@ def main(argv=None) -> int:
         "sweep_nothing_due": empty,
         "sweep_escalate_due": escalation,
         "board": board,
+        "plans": explain_plans(books[0]),
         "targets_ms": TARGETS_MS,
         "met": {
             "sweep_nothing_due_p95": empty["p95_ms"] < TARGETS_MS["sweep_nothing_due_p95"],

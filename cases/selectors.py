@@ -21,7 +21,7 @@ from cases.models import BusinessCalendar, Case, CaseEvent, CaseType, Escalation
 from cases.permissions import Viewer
 from customers.selectors import visibility_filter
 from vector_crm.errors import DomainError, NotFound
-from vector_crm.models import Membership, Tenant
+from vector_crm.models import Membership, Tenant, User
 from vector_crm.roles import VISIBILITY, Role, Visibility
 from vector_crm.tenancy import require_tenant_id
 
@@ -137,12 +137,13 @@ AT_RISK = "at_risk"
 BREACHED = "breached"
 
 
+# No joins: with the board's OR-filters PostgreSQL expects one row and would join users
+# by nested loop; names come from the totals (queues) and one query (assignees).
 BOARD_COLUMNS = (
     "id",
     "subject",
     "team_id",
-    "team__name",
-    "assignee__username",
+    "assignee_id",
     "resolution_due_at",
     "responded_at",
     "response_breached_at",
@@ -172,7 +173,7 @@ def escalation_board(
 ):
     """Open cases at risk (warned, not yet breached) and breached, by queue (team), most
     urgent first, one page of ``limit`` rows as plain dicts; plus per-team totals counted in
-    SQL. Two queries whatever the number of open cases."""
+    SQL. Three queries whatever the number of open cases."""
     now = now or timezone.now()
     cases = _queue_cases(viewer, team_id).filter(status__in=OPEN_STATUSES)
     breached = Q(resolution_due_at__lte=now) | Q(response_breached_at__isnull=False, responded_at__isnull=True)
@@ -189,10 +190,14 @@ def escalation_board(
     page = min(max(1, page), pages)
     offset = (page - 1) * limit
     rows = list(urgent.order_by("resolution_due_at", "id").values(*BOARD_COLUMNS)[offset : offset + limit])
+    team_names = {row["team_id"]: row["team__name"] for row in totals}
+    assignee_ids = {row["assignee_id"] for row in rows if row["assignee_id"]}
+    usernames = dict(User.objects.filter(pk__in=assignee_ids).values_list("pk", "username")) if assignee_ids else {}
     by_team: dict[int | None, list] = defaultdict(list)
     for row in rows:
         row["reference"] = f"C-{row['id']:06d}"
-        row["team_name"], row["assignee_name"] = row.pop("team__name"), row.pop("assignee__username")
+        row["team_name"] = team_names.get(row["team_id"])
+        row["assignee_name"] = usernames.get(row["assignee_id"])
         due = row["resolution_due_at"]
         row["board_state"] = (
             BREACHED
