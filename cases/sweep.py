@@ -113,16 +113,17 @@ class BatchOutput:
 
     escalations: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
-    # Per (recipient, kind), in order of first mention: [(case reference, line, url), ...]
-    digests: dict[tuple[int, str], list[tuple[str, str, str]]] = field(default_factory=dict)
+    # Per (recipient, kind), in order of first mention: [Message of one case, its digest line]
+    digests: dict[tuple[int, str], list[tuple[Message, str]]] = field(default_factory=dict)
     warned: list[tuple[dict, tuple]] = field(default_factory=list)
     escalated: list[tuple[dict, tuple]] = field(default_factory=list)
     updates: list[tuple] = field(default_factory=list)  # (id, warned_at, breached_at, level, next_at)
     milestone_updates: list[tuple] = field(default_factory=list)  # (id, warned_at, missed_at)
 
-    def notify(self, users: list[int], kind: str, reference: str, line: str, url: str) -> None:
+    def notify(self, users: list[int], kind: str, title: str, body: str, url: str, line: str) -> None:
         for user_id in users:
-            self.digests.setdefault((user_id, kind), []).append((reference, line, url))
+            message = Message(user_id=user_id, kind=kind, title=title, body=body, url=url)
+            self.digests.setdefault((user_id, kind), []).append((message, line))
 
 
 def _state(row: dict) -> sla.ClockState:
@@ -167,9 +168,9 @@ def _texts() -> dict[str, str]:
     }
 
 
-def _notify_row(ctx: dict, row: dict, users: list[int], kind: str, title: str, body: str) -> None:
-    """One case's line in its recipients' digests (a lone case keeps its own title)."""
-    ctx["out"].notify(users, kind, title, body, f"{ctx['url_prefix']}{row['id']}/")
+def _notify_row(ctx: dict, row: dict, users: list[int], kind: str, title: str, body: str, line: str) -> None:
+    """One case's message to its recipients, and its line in their digests."""
+    ctx["out"].notify(users, kind, title, body, f"{ctx['url_prefix']}{row['id']}/", line)
 
 
 def _escalate(ctx: dict, row: dict, *, clock: str, level: int, target: str, reason: str, due, extra: dict) -> None:
@@ -189,7 +190,7 @@ def _escalate(ctx: dict, row: dict, *, clock: str, level: int, target: str, reas
     )
     reference = _reference(row["id"])
     title = ctx["texts"]["escalated_title"] % {"ref": reference, "reason": reason}
-    _notify_row(ctx, row, users, "case.escalated", title, row["subject"])
+    _notify_row(ctx, row, users, "case.escalated", title, row["subject"], title)
     detail = {"clock": str(clock), "level": level, "to": target, "notified": users, **extra.get("payload", {})}
     payload = {"id": row["id"], "reference": reference, "reason": reason, "due_at": due.isoformat(), **detail}
     out.escalated.append((payload, (CASE_LABEL, row["id"])))
@@ -203,7 +204,7 @@ def _warn(ctx: dict, row: dict, *, text: str, due, extra: dict) -> None:
         _event_row(row["id"], EventKind.WARNING, text, ctx["now"], {"due": due, "notified": users, **extra})
     )
     title = ctx["texts"]["warning_title"] % {"ref": reference}
-    _notify_row(ctx, row, users, "case.sla_warning", title, f"{row['subject']}\n{text}")
+    _notify_row(ctx, row, users, "case.sla_warning", title, f"{row['subject']}\n{text}", f"{reference}: {text}")
     payload = {"id": row["id"], "reference": reference, "resolution_due_at": due, "notified": users, **extra}
     out.warned.append((payload, (CASE_LABEL, row["id"])))
 
@@ -329,11 +330,10 @@ def _digest_messages(out: BatchOutput, texts: dict[str, str], board_url: str) ->
     messages = []
     for (user_id, kind), lines in out.digests.items():
         if len(lines) == 1:
-            title, body, url = lines[0]
-            messages.append(Message(user_id=user_id, kind=kind, title=title, body=body, url=url))
+            messages.append(lines[0][0])
             continue
         key = "digest_warning" if kind == "case.sla_warning" else "digest_escalated"
-        shown = [title for title, _body, _url in lines[:DIGEST_LINES]]
+        shown = [line for _message, line in lines[:DIGEST_LINES]]
         if len(lines) > DIGEST_LINES:
             shown.append(texts["digest_more"] % {"n": len(lines) - DIGEST_LINES})
         title = texts[key] % {"n": len(lines)}

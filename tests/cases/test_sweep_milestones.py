@@ -233,3 +233,30 @@ def test_the_case_page_shows_the_missed_milestone_and_its_escalation(open_case, 
     text = page_text(client_for(org_a["supervisor"]).get(reverse("cases:detail", args=[case.pk])))
     assert "Documentos completos" in text and "Incumplido" in text
     assert "Se incumplió el momento de verdad «Documentos completos»." in text
+
+
+def test_an_assignee_gets_one_warning_digest_naming_each_case_and_why(org_a):
+    advisor = org_a["advisor"].user
+    with tenant_context(org_a.tenant.pk):
+        cases = [
+            CaseFactory(
+                tenant=org_a.tenant,
+                team=org_a.team,
+                assignee=advisor,
+                warn_at=at(9, 0),
+                next_deadline_at=at(9, 0),
+                resolution_due_at=at(16, 0),
+                escalation_offsets=[0],
+            )
+            for _ in range(2)
+        ]
+    assert _run(org_a, at(9, 0)) == {"cases": 2, "warnings": 2, "escalations": 0, "batches": 1}
+    with tenant_context(org_a.tenant.pk):
+        (note,) = Notification.objects.values_list("user_id", "kind", "title", "body")
+    warning = "El caso alcanzó el umbral de alerta de su ANS de resolución."
+    assert note == (
+        advisor.pk,
+        "case.sla_warning",
+        "2 casos en riesgo de vencer su ANS",
+        "\n".join(f"{c.reference}: {warning}" for c in cases),
+    )
