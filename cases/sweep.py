@@ -19,9 +19,9 @@ What a batch writes:
   and kind per batch, naming every case it covers (a single case keeps its own title and
   link);
 * outbox events, one per step: ``case.sla_warning`` and ``case.escalated``. A missed
-  milestone is a ``case.escalated`` event with ``clock`` "milestone" and the milestone's
-  ``code``, ``name`` and ``due_at`` (its warning: ``case.sla_warning`` with ``milestone``),
-  so a webhook subscribed to escalations hears about every escalation.
+  milestone is a ``case.escalated`` event with ``clock`` "milestone", ``milestone`` (its
+  code), ``milestone_name`` and ``due_at`` (its warning: ``case.sla_warning`` with the same
+  keys), so a webhook subscribed to escalations hears about every escalation.
 """
 
 from __future__ import annotations
@@ -196,7 +196,9 @@ def _escalate(ctx: dict, row: dict, *, clock: str, level: int, target: str, reas
     out.escalated.append((payload, (CASE_LABEL, row["id"])))
 
 
-def _warn(ctx: dict, row: dict, *, text: str, due, extra: dict) -> None:
+def _warn(ctx: dict, row: dict, *, text: str, due: str, due_key: str, extra: dict) -> None:
+    """A warning: timeline row, message to the assignee (or the queue's supervisors), and
+    the ``case.sla_warning`` event (``due_key``: which deadline ``due`` is)."""
     out = ctx["out"]
     users = ctx["recipients"].for_step(row, "assignee")
     reference = _reference(row["id"])
@@ -205,7 +207,7 @@ def _warn(ctx: dict, row: dict, *, text: str, due, extra: dict) -> None:
     )
     title = ctx["texts"]["warning_title"] % {"ref": reference}
     _notify_row(ctx, row, users, "case.sla_warning", title, f"{row['subject']}\n{text}", f"{reference}: {text}")
-    payload = {"id": row["id"], "reference": reference, "resolution_due_at": due, "notified": users, **extra}
+    payload = {"id": row["id"], "reference": reference, due_key: due, "notified": users, **extra}
     out.warned.append((payload, (CASE_LABEL, row["id"])))
 
 
@@ -213,7 +215,8 @@ def _case_step(ctx: dict, row: dict, step: sla.Checkpoint) -> None:
     """What one fired SLA step writes: the warning, or the escalation."""
     texts = ctx["texts"]
     if step.kind == sla.WARNING:
-        _warn(ctx, row, text=texts["warning"], due=row["resolution_due_at"].isoformat(), extra={})
+        due = row["resolution_due_at"].isoformat()
+        _warn(ctx, row, text=texts["warning"], due=due, due_key="resolution_due_at", extra={})
     elif step.kind == sla.RESPONSE_BREACH:
         _escalate(
             ctx,
@@ -245,7 +248,7 @@ def _milestone_step(ctx: dict, row: dict, milestone: dict, step: sla.Checkpoint)
     about = {"milestone": milestone["code"], "milestone_name": milestone["name"]}
     if step.kind == sla.MILESTONE_WARNING:
         text = texts["milestone_warning"] % {"name": milestone["name"]}
-        _warn(ctx, row, text=text, due=milestone["due_at"].isoformat(), extra=about)
+        _warn(ctx, row, text=text, due=milestone["due_at"].isoformat(), due_key="due_at", extra=about)
         return
     _escalate(
         ctx,

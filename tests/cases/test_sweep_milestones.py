@@ -107,6 +107,12 @@ def test_a_missed_milestone_warns_then_escalates_once_each_in_order(open_case, o
     assert notified[-1][2] == f"{reference} escalado: {missed}"
     milestone_events = [(kind, payload) for kind, payload in outbox if payload.get("milestone") == "documentos"]
     assert [kind for kind, _payload in milestone_events] == ["case.sla_warning", "case.escalated"]
+    warned = milestone_events[0][1]
+    assert (warned["due_at"], warned["milestone_name"], warned["notified"]) == (
+        at(17, 0).astimezone(dt.UTC).isoformat(),
+        "Documentos completos",
+        [advisor],
+    )
     escalated = milestone_events[1][1]
     assert (escalated["clock"], escalated["level"], escalated["to"], escalated["reason"]) == (
         "milestone",
