@@ -106,6 +106,7 @@ class EventKind(models.TextChoices):
 class Clock(models.TextChoices):
     FIRST_RESPONSE = "first_response", _("Primera respuesta")
     RESOLUTION = "resolution", _("Resolución")
+    MILESTONE = "milestone", _("Momento de verdad")
 
 
 # Who each escalation level goes to (level 1: the team's supervisor, 2: the branch manager).

@@ -129,10 +129,16 @@ class Case(TenantModel):
     priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW, editable=False)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     team = models.ForeignKey(
-        "vector_crm.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("queue")
+        "vector_crm.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("queue"),
+        db_index=False,
     )
     branch = models.ForeignKey("customers.Branch", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     external_id = models.CharField(_("external id"), max_length=64, blank=True, default="")
@@ -148,7 +154,13 @@ class Case(TenantModel):
         _("approval"), max_length=10, choices=ApprovalStatus.choices, blank=True, editable=False
     )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
     decision_reason = models.TextField(_("decision reasons"), blank=True, editable=False)
@@ -167,7 +179,13 @@ class Case(TenantModel):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
     paused_at = models.DateTimeField(_("clock paused at"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -183,6 +201,11 @@ class Case(TenantModel):
     next_deadline_at = models.DateTimeField(_("next SLA step"), null=True, blank=True, editable=False)
 
     class Meta:
+        # Every index is paid by each sweep update (``next_deadline_at`` moves, so none is a
+        # HOT update). The assignee and the queue are searched through the tenant-first
+        # composites below; the creator and the decider are never searched: their foreign
+        # keys carry no index of their own (deleting a user or a team, a rare admin act,
+        # scans). The customer, holding and policy keep theirs: their services delete rows.
         ordering = ["-opened_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -240,9 +263,21 @@ class CaseEvent(TenantModel):
 
 class Escalation(TenantModel):
     """One escalation of one case: the level reached on a clock, when, why and who was
-    told. Unique per (case, clock, level): a sweep that runs twice escalates once."""
+    told. Unique per (case, clock, level), and per milestone for a missed milestone
+    (``clock`` "milestone", level 1): a sweep that runs twice escalates once.
+
+    The escalation is the timeline's record of itself: the sweep writes no duplicate
+    ``CaseEvent``; ``cases.selectors.case_timeline`` merges escalations into the timeline."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="escalations")
+    milestone = models.ForeignKey(
+        "cases.CaseMilestone",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="escalations",
+        db_index=False,  # the (tenant, milestone) unique constraint is its index
+    )
     clock = models.CharField(_("clock"), max_length=16, choices=Clock.choices)
     level = models.PositiveSmallIntegerField(_("level"))
     target_role = models.CharField(_("escalated to"), max_length=32)
@@ -253,7 +288,16 @@ class Escalation(TenantModel):
     class Meta:
         ordering = ["escalated_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "case", "clock", "level"], name="escalation_once_per_level")
+            models.UniqueConstraint(
+                fields=["tenant", "case", "clock", "level"],
+                condition=Q(milestone__isnull=True),
+                name="escalation_once_per_level",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "milestone"],
+                condition=Q(milestone__isnull=False),
+                name="escalation_once_per_milestone",
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "escalated_at"], name="escalation_tenant_time_idx")]
 
@@ -262,13 +306,20 @@ class Escalation(TenantModel):
 
 
 class CaseMilestone(TenantModel):
-    """A "moment of truth" of one case with its own business-hours target."""
+    """A "moment of truth" of one case with its own business-hours target.
+
+    Swept like the SLA: a warning at ``warn_at`` (the policy's warning share of the
+    target), then, unless reached, an escalation at ``due_at`` (``missed_at``); each once.
+    The case's ``next_deadline_at`` includes its pending milestones' next steps."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="milestones")
     code = models.SlugField(max_length=40)
     name = models.CharField(_("name"), max_length=120)
     due_at = models.DateTimeField(_("due"))
     reached_at = models.DateTimeField(_("reached"), null=True, blank=True)
+    warn_at = models.DateTimeField(_("warning at"), null=True, blank=True, editable=False)
+    warned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    missed_at = models.DateTimeField(_("missed at"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["due_at", "id"]

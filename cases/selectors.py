@@ -16,12 +16,12 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from cases import sla
-from cases.choices import OPEN_STATUSES, ApprovalStatus, CaseKind
-from cases.models import BusinessCalendar, Case, CaseEvent, CaseType, SlaPolicy
+from cases.choices import OPEN_STATUSES, ApprovalStatus, CaseKind, EventKind
+from cases.models import BusinessCalendar, Case, CaseEvent, CaseType, Escalation, SlaPolicy
 from cases.permissions import Viewer
 from customers.selectors import visibility_filter
 from vector_crm.errors import DomainError, NotFound
-from vector_crm.models import Membership, Tenant
+from vector_crm.models import Membership, Tenant, User
 from vector_crm.roles import VISIBILITY, Role, Visibility
 from vector_crm.tenancy import require_tenant_id
 
@@ -60,7 +60,29 @@ def access_case(viewer: Viewer, case_id: int) -> Case:
 
 
 def case_timeline(case: Case) -> list[CaseEvent]:
-    return list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("occurred_at", "id"))
+    """The case's interaction log in time order, with its escalations merged in: an
+    ``Escalation`` is its own record (the sweep writes no duplicate event), shown as an
+    unsaved ``CaseEvent`` of kind ``escalation`` (reason as text; clock, level, target and
+    notified users as data). Two queries."""
+    events = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("occurred_at", "id"))
+    escalations = Escalation.objects.filter(case=case).select_related("milestone").order_by("escalated_at", "id")
+    for escalation in escalations:
+        data = {"clock": escalation.clock, "level": escalation.level, "to": escalation.target_role}
+        if escalation.milestone is not None:
+            data["milestone"] = escalation.milestone.code
+        events.append(
+            CaseEvent(
+                tenant_id=escalation.tenant_id,
+                case_id=escalation.case_id,
+                kind=EventKind.ESCALATION,
+                body=escalation.reason,
+                data={**data, "notified": escalation.notified},
+                occurred_at=escalation.escalated_at,
+            )
+        )
+    # Stable: an escalation written in the same sweep as a warning comes after it.
+    events.sort(key=lambda event: (event.occurred_at, event.kind == EventKind.ESCALATION))
+    return events
 
 
 def comment_list(viewer: Viewer) -> QuerySet[CaseEvent]:
@@ -115,51 +137,85 @@ AT_RISK = "at_risk"
 BREACHED = "breached"
 
 
+# No joins: with the board's OR-filters PostgreSQL expects one row and would join users
+# by nested loop; names come from the totals (queues) and one query (assignees).
 BOARD_COLUMNS = (
     "id",
     "subject",
-    "status",
-    "priority",
-    "team__name",
-    "assignee__username",
+    "team_id",
+    "assignee_id",
     "resolution_due_at",
-    "warn_at",
     "responded_at",
     "response_breached_at",
     "escalation_level",
-    "tenant_id",
 )
+BOARD_PAGE_SIZE = 100
 
 
-def escalation_board(viewer: Viewer, *, now: dt.datetime | None = None, team_id: int | None = None, limit: int = 100):
+def _queue_cases(viewer: Viewer, team_id: int | None) -> QuerySet[Case]:
+    """Visible cases, of one queue when ``team_id``. A member's own queue is visible whole
+    (``case_visibility`` ORs it in), so it needs no join to the customers' owners."""
+    membership = viewer.membership
+    if team_id and membership is not None and team_id == membership.team_id:
+        cases = Case.objects.filter(team_id=team_id)
+        return cases if viewer.sees_security else cases.filter(restricted=False)
+    cases = visible_cases(viewer)
+    return cases.filter(team_id=team_id) if team_id else cases
+
+
+def escalation_board(
+    viewer: Viewer,
+    *,
+    now: dt.datetime | None = None,
+    team_id: int | None = None,
+    limit: int = BOARD_PAGE_SIZE,
+    page: int = 1,
+):
     """Open cases at risk (warned, not yet breached) and breached, by queue (team), most
-    urgent first; plus per-team totals. Two queries whatever the number of open cases."""
+    urgent first, one page of ``limit`` rows as plain dicts; plus per-team totals counted in
+    SQL. Three queries whatever the number of open cases."""
     now = now or timezone.now()
-    cases = visible_cases(viewer).filter(status__in=OPEN_STATUSES)
-    if team_id:
-        cases = cases.filter(team_id=team_id)
+    cases = _queue_cases(viewer, team_id).filter(status__in=OPEN_STATUSES)
     breached = Q(resolution_due_at__lte=now) | Q(response_breached_at__isnull=False, responded_at__isnull=True)
     at_risk = Q(warn_at__lte=now) & ~breached
     urgent = cases.filter(breached | at_risk)
-    totals = (
+    totals = list(
         urgent.order_by()
         .values("team_id", "team__name")
         .annotate(breached=Count("id", filter=breached), at_risk=Count("id", filter=at_risk))
         .order_by("team__name")
     )
-    rows = list(
-        urgent.select_related("assignee", "team").only(*BOARD_COLUMNS).order_by("resolution_due_at", "id")[:limit]
-    )
+    total = sum(row["breached"] + row["at_risk"] for row in totals)
+    pages = max(1, -(-total // limit))
+    page = min(max(1, page), pages)
+    offset = (page - 1) * limit
+    rows = list(urgent.order_by("resolution_due_at", "id").values(*BOARD_COLUMNS)[offset : offset + limit])
+    team_names = {row["team_id"]: row["team__name"] for row in totals}
+    assignee_ids = {row["assignee_id"] for row in rows if row["assignee_id"]}
+    usernames = dict(User.objects.filter(pk__in=assignee_ids).values_list("pk", "username")) if assignee_ids else {}
     by_team: dict[int | None, list] = defaultdict(list)
-    for case in rows:
-        case.board_state = (
+    for row in rows:
+        row["reference"] = f"C-{row['id']:06d}"
+        row["team_name"] = team_names.get(row["team_id"])
+        row["assignee_name"] = usernames.get(row["assignee_id"])
+        due = row["resolution_due_at"]
+        row["board_state"] = (
             BREACHED
-            if (case.resolution_due_at and case.resolution_due_at <= now)
-            or (case.response_breached_at and not case.responded_at)
+            if (due is not None and due <= now) or (row["response_breached_at"] and not row["responded_at"])
             else AT_RISK
         )
-        by_team[case.team_id].append(case)
-    return {"totals": list(totals), "rows": rows, "by_team": dict(by_team), "now": now}
+        by_team[row["team_id"]].append(row)
+    return {
+        "totals": totals,
+        "rows": rows,
+        "by_team": dict(by_team),
+        "now": now,
+        "page": page,
+        "pages": pages,
+        "total": total,
+        "first": offset + 1 if rows else 0,
+        "last": offset + len(rows),
+    }
 
 
 def team_members_for_board(membership: Membership | None):

@@ -206,12 +206,28 @@ def _offsets(case: Case) -> list[float]:
     return [float(minutes) * 60 for minutes in (case.escalation_offsets or [])]
 
 
-def plan_next_deadline(case: Case, cal: sla.BusinessCalendar) -> None:
-    """Set ``next_deadline_at`` from the clocks: None when closed, paused or all fired."""
+def milestone_state(milestone: CaseMilestone) -> sla.MilestoneState:
+    return sla.MilestoneState(
+        due_at=milestone.due_at,
+        warn_at=milestone.warn_at,
+        warned=milestone.warned_at is not None,
+        missed=milestone.missed_at is not None,
+        reached=milestone.reached_at is not None,
+    )
+
+
+def plan_next_deadline(case: Case, cal: sla.BusinessCalendar, milestones: list[CaseMilestone] | None = None) -> None:
+    """Set ``next_deadline_at`` from the clocks and the pending milestones (``milestones``,
+    or the stored ones of a saved case): None when closed, paused or all fired."""
     if case.status not in OPEN_STATUSES or case.paused_at is not None:
         case.next_deadline_at = None
         return
-    checkpoint = sla.next_checkpoint(_clock_state(case), _offsets(case), _adder(cal))
+    if milestones is None:
+        milestones = list(CaseMilestone.objects.filter(case=case, reached_at=None, missed_at=None)) if case.pk else []
+    checkpoint = sla.earliest(
+        sla.next_checkpoint(_clock_state(case), _offsets(case), _adder(cal)),
+        *(sla.next_milestone_checkpoint(milestone_state(m)) for m in milestones),
+    )
     case.next_deadline_at = checkpoint.at if checkpoint else None
 
 
@@ -236,9 +252,11 @@ def _shift_clocks(case: Case, cal: sla.BusinessCalendar, paused_at: dt.datetime,
         if name == "warn_at" and case.warned_at is not None:
             continue
         setattr(case, name, sla.shift_for_pause(cal, due, paused_at, resumed_at))
-    for milestone in CaseMilestone.objects.filter(case=case, reached_at=None):
+    for milestone in CaseMilestone.objects.filter(case=case, reached_at=None, missed_at=None):
         milestone.due_at = sla.shift_for_pause(cal, milestone.due_at, paused_at, resumed_at)
-        milestone.save(update_fields=["due_at"])
+        if milestone.warn_at is not None and milestone.warned_at is None:
+            milestone.warn_at = sla.shift_for_pause(cal, milestone.warn_at, paused_at, resumed_at)
+        milestone.save(update_fields=["due_at", "warn_at"])
 
 
 def _customer_tier(customer_id: int | None) -> str | None:
@@ -340,23 +358,34 @@ def case_open(
     _validate(case)
     cal = calendar or tenant_calendar()
     start_clocks(case, cal, _customer_tier(case.customer_id))
-    plan_next_deadline(case, cal)
+    milestones = _plan_milestones(case, case_type, cal)
+    plan_next_deadline(case, cal, milestones)
     case.save()
-    CaseMilestone.objects.bulk_create(
-        [
-            CaseMilestone(
-                tenant_id=case.tenant_id,
-                case=case,
-                code=m["code"],
-                name=m["name"],
-                due_at=sla.add_business_time(cal, case.opened_at, int(m["target_minutes"]) * 60),
-            )
-            for m in case_type.milestones or []
-        ]
-    )
+    for milestone in milestones:
+        milestone.case = case
+    CaseMilestone.objects.bulk_create(milestones)
     _event(case, EventKind.CREATED, actor=actor, to_status=case.status, occurred_at=case.opened_at)
     event_emit(type="case.created", payload=case_payload(case), aggregate=case)
     return case
+
+
+def _plan_milestones(case: Case, case_type: CaseType, cal: sla.BusinessCalendar) -> list[CaseMilestone]:
+    """The case type's moments of truth with their deadlines and warnings (at the policy's
+    warning share of each target, 75 % without a policy)."""
+    share = (case.sla_policy.warning_percent if case.sla_policy else 75) / 100
+    milestones = []
+    for m in case_type.milestones or []:
+        seconds = int(m["target_minutes"]) * 60
+        milestones.append(
+            CaseMilestone(
+                tenant_id=case.tenant_id,
+                code=m["code"],
+                name=m["name"],
+                due_at=sla.add_business_time(cal, case.opened_at, seconds),
+                warn_at=sla.add_business_time(cal, case.opened_at, seconds * share),
+            )
+        )
+    return milestones
 
 
 def _check_references(case: Case, membership: Membership | None) -> None:
@@ -596,12 +625,17 @@ def case_exception_decide(*, actor=None, membership: Membership | None, case: Ca
 def case_milestone_reach(
     *, actor=None, membership: Membership | None = None, milestone: CaseMilestone
 ) -> CaseMilestone:
-    """Record that a moment of truth happened (once)."""
+    """Record that a moment of truth happened (once); its pending warning or miss is
+    taken off the case's next deadline."""
     _require(membership, "cases.change")
+    case = Case.objects.select_for_update().get(pk=milestone.case_id)
+    milestone = CaseMilestone.objects.get(pk=milestone.pk)
     if milestone.reached_at is None:
         milestone.reached_at = timezone.now()
         milestone.save(update_fields=["reached_at"])
-        _event(milestone.case, EventKind.MILESTONE, actor=actor, body=milestone.name, data={"code": milestone.code})
+        _event(case, EventKind.MILESTONE, actor=actor, body=milestone.name, data={"code": milestone.code})
+        plan_next_deadline(case, tenant_calendar())
+        case.save(update_fields=["next_deadline_at"])
     return milestone
 
 

@@ -13,6 +13,8 @@ timezone-aware datetimes; the results are in UTC.
   stopped from ``paused_at`` to ``resumed_at``: later by exactly the working time paused.
 * ``next_checkpoint(...)`` - which SLA step (warning, first-response breach, escalation
   level) a case reaches next, and when: the plan the minute sweep follows.
+* ``next_milestone_checkpoint(...)`` - the same for one milestone ("moment of truth"):
+  its warning, then its miss (an escalation), each once, none once it was reached.
 """
 
 from __future__ import annotations
@@ -157,8 +159,10 @@ def shift_for_pause(
 WARNING = "warning"
 RESPONSE_BREACH = "response_breach"
 ESCALATION = "escalation"
+MILESTONE_WARNING = "milestone_warning"
+MILESTONE_MISSED = "milestone_missed"
 # When two steps fall on the same instant they happen in this order.
-_STEP_ORDER = {WARNING: 0, RESPONSE_BREACH: 1, ESCALATION: 2}
+_STEP_ORDER = {WARNING: 0, RESPONSE_BREACH: 1, ESCALATION: 2, MILESTONE_WARNING: 0, MILESTONE_MISSED: 1}
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,7 @@ class ClockState:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    kind: str  # WARNING, RESPONSE_BREACH or ESCALATION
+    kind: str  # WARNING, RESPONSE_BREACH, ESCALATION, MILESTONE_WARNING or MILESTONE_MISSED
     at: dt.datetime
     level: int = 0  # the escalation level reached (ESCALATION only)
 
@@ -236,6 +240,53 @@ def due_checkpoints(
             return fired, state, checkpoint
         fired.append(checkpoint)
         state = apply_checkpoint(state, checkpoint)
+
+
+@dataclass(frozen=True)
+class MilestoneState:
+    """What the sweep knows about one milestone of an open case."""
+
+    due_at: dt.datetime
+    warn_at: dt.datetime | None
+    warned: bool
+    missed: bool
+    reached: bool
+
+
+def next_milestone_checkpoint(state: MilestoneState) -> Checkpoint | None:
+    """The milestone's next step: its warning (once, before the miss), then its miss
+    (once); nothing once it was reached or missed."""
+    if state.reached or state.missed:
+        return None
+    if state.warn_at is not None and not state.warned and state.warn_at <= state.due_at:
+        return Checkpoint(MILESTONE_WARNING, state.warn_at)
+    return Checkpoint(MILESTONE_MISSED, state.due_at)
+
+
+def apply_milestone_checkpoint(state: MilestoneState, checkpoint: Checkpoint) -> MilestoneState:
+    """The milestone's state once ``checkpoint`` has fired."""
+    if checkpoint.kind == MILESTONE_WARNING:
+        return replace(state, warned=True)
+    return replace(state, missed=True, warned=True)
+
+
+def due_milestone_checkpoints(
+    state: MilestoneState, now: dt.datetime
+) -> tuple[list[Checkpoint], MilestoneState, Checkpoint | None]:
+    """Every step of one milestone due at ``now``, in order; its state after them; its next step."""
+    fired: list[Checkpoint] = []
+    while True:
+        checkpoint = next_milestone_checkpoint(state)
+        if checkpoint is None or checkpoint.at > now:
+            return fired, state, checkpoint
+        fired.append(checkpoint)
+        state = apply_milestone_checkpoint(state, checkpoint)
+
+
+def earliest(*checkpoints: Checkpoint | None) -> Checkpoint | None:
+    """The first of several steps (a case's own and its milestones'); None when none is left."""
+    pending = [c for c in checkpoints if c is not None]
+    return min(pending, key=lambda c: (c.at, _STEP_ORDER[c.kind])) if pending else None
 
 
 def parse_hours(raw: Mapping[str, Iterable[Sequence[str]]]) -> dict[int, tuple[Interval, ...]]:

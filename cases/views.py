@@ -246,9 +246,14 @@ def escalation_board(request):
     team_id = int(team_param) if team_param.isdigit() else None
     if not team_param and request.membership.team_id:
         team_id = request.membership.team_id
-    board = selectors.escalation_board(viewer, team_id=team_id)
+    page = request.GET.get("page") or ""
+    board = selectors.escalation_board(viewer, team_id=team_id, page=int(page) if page.isdigit() else 1)
     members = selectors.team_members_for_board(request.membership)
-    return render(request, "cases/board.html", {**board, "members": members, "teams": Team.objects.order_by("name")})
+    return render(
+        request,
+        "cases/board.html",
+        {**board, "team_param": team_param, "members": members, "teams": Team.objects.order_by("name")},
+    )
 
 
 @member_required("case_config.change")

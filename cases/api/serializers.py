@@ -156,7 +156,7 @@ class CaseEventSerializer(serializers.ModelSerializer):
 class EscalationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Escalation
-        fields = ["id", "case", "clock", "level", "target_role", "reason", "escalated_at", "notified"]
+        fields = ["id", "case", "milestone", "clock", "level", "target_role", "reason", "escalated_at", "notified"]
 
 
 class CaseAttachmentSerializer(serializers.ModelSerializer):

@@ -3,12 +3,13 @@ exception authority, comments, attachments and the timeline."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from cases.models import Case
+from cases.models import Case, CaseMilestone
 from tests.api.helpers import assert_problem
 from tests.cases.conftest import FRIDAY_1730
 from vector_crm.tenancy import tenant_context
@@ -30,7 +31,12 @@ def test_open_a_case_through_the_api_starts_its_clocks(org_a, types_a, customer_
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["status"], body["kind"], body["priority"]) == ("new", "complaint", "medium")
-    assert body["resolution_due_at"] and body["next_deadline_at"] == body["response_due_at"]
+    assert body["resolution_due_at"] and body["response_due_at"]
+    # the PQRS "acuse" moment of truth (60 business minutes) warns first, at 75 % of it
+    with tenant_context(org_a.tenant.pk):
+        milestone = CaseMilestone.objects.get(case_id=body["id"], code="acuse")
+    assert milestone.warn_at < milestone.due_at < dt.datetime.fromisoformat(body["response_due_at"])
+    assert dt.datetime.fromisoformat(body["next_deadline_at"]) == milestone.warn_at
 
 
 def test_invalid_transition_is_a_400_naming_status(open_case, org_a, api_for):

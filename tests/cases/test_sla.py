@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -176,3 +177,50 @@ def test_an_answered_case_has_no_response_breach_and_the_next_step_is_the_warnin
     fired, _state_after, following = sla.due_checkpoints(_state(responded=True), T0, [0], _plain_add)
     assert fired == []
     assert following == sla.Checkpoint("warning", T0 + dt.timedelta(hours=6))
+
+
+# --- Milestones ("moments of truth") ----------------------------------------------------
+
+
+@given(
+    due=moments,
+    warn_before=st.one_of(st.none(), st.integers(0, 10 * 3600)),
+    sweeps=st.lists(st.integers(-20 * 3600, 20 * 3600), min_size=1, max_size=6),
+    reached_after=st.one_of(st.none(), st.integers(0, 5)),
+)
+def test_a_milestone_warns_then_is_missed_once_each_in_order_unless_reached(due, warn_before, sweeps, reached_after):
+    # given a milestone due at ``due`` (warned ``warn_before`` seconds earlier, if at all),
+    # swept at increasing moments, and reached after the ``reached_after``-th sweep
+    warn_at = None if warn_before is None else due - dt.timedelta(seconds=warn_before)
+    state = sla.MilestoneState(due_at=due, warn_at=warn_at, warned=False, missed=False, reached=False)
+    fired: list[sla.Checkpoint] = []
+    for n, offset in enumerate(sorted(sweeps)):
+        if reached_after is not None and n >= reached_after:
+            state = dataclasses.replace(state, reached=True)
+        now = due + dt.timedelta(seconds=offset)
+        steps, state, upcoming = sla.due_milestone_checkpoints(state, now)
+        assert all(step.at <= now for step in steps)
+        assert upcoming is None or upcoming.at > now
+        if state.reached:
+            assert steps == [] and upcoming is None
+        fired += steps
+    kinds = [step.kind for step in fired]
+    # then each step fires at most once, the warning (when planned) always before the miss,
+    # and nothing fires once the milestone was reached
+    assert kinds in ([], [sla.MILESTONE_WARNING], [sla.MILESTONE_WARNING, sla.MILESTONE_MISSED]) or (
+        warn_at is None and kinds == [sla.MILESTONE_MISSED]
+    )
+    if sla.MILESTONE_MISSED in kinds:
+        assert state.missed and state.warned
+        assert max(sorted(sweeps)) >= 0
+    assert sla.next_milestone_checkpoint(state) is None or not (state.missed or state.reached)
+
+
+def test_the_earliest_step_wins_and_ties_keep_the_warning_first():
+    at = dt.datetime(2026, 1, 13, 15, 0, tzinfo=UTC)
+    miss = sla.Checkpoint(sla.MILESTONE_MISSED, at)
+    warning = sla.Checkpoint(sla.WARNING, at)
+    later = sla.Checkpoint(sla.ESCALATION, at + dt.timedelta(minutes=1), 1)
+    assert sla.earliest(later, miss, None, warning) == warning
+    assert sla.earliest(later, None) == later
+    assert sla.earliest(None, None) is None
