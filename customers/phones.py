@@ -84,3 +84,51 @@ def e164_valid(text: str) -> bool | None:
     if national_prefix is not None and national_prefix.match(national):
         return None  # parsing may strip a national prefix: let phonenumbers decide
     return _matches(national, general) and any(_matches(national, desc) for desc in types)
+
+
+@cache
+def _combined(country_code: int, length: int) -> re.Pattern | None:
+    """One pattern for "valid national number of ``length`` digits" of a single-region
+    country: the general description as a lookahead, then any number type allowing that
+    length (what ``e164_valid`` checks one pattern at a time)."""
+    rules = _region_rules(country_code)
+    if rules is None:
+        return None
+    (general_lengths, general), types, _prefix = rules
+    if general_lengths and length not in general_lengths:
+        return re.compile(r"(?!)")
+    alternatives = [pattern.pattern for lengths, pattern in types if not lengths or length in lengths]
+    if not alternatives:
+        return re.compile(r"(?!)")
+    return re.compile(f"(?=(?:{general.pattern})$)(?:{'|'.join(f'(?:{a})' for a in alternatives)})")
+
+
+def e164_valid_many(values: list[str]) -> list[bool]:
+    """``[e164_valid(v) is True for v in values]``, several times faster on a long column:
+    one combined pattern per country code and length instead of one match per number type."""
+    out = []
+    append = out.append
+    for text in values:
+        match = _E164.fullmatch(text) if type(text) is str else None
+        if match is None:
+            append(False)
+            continue
+        digits = match.group(1)
+        for size in (1, 2, 3):
+            if int(digits[:size]) in COUNTRY_CODE_TO_REGION_CODE:
+                break
+        else:
+            append(False)
+            continue
+        country_code = int(digits[:size])
+        national = digits[size:]
+        rules = _region_rules(country_code)
+        if rules is None or not _MIN_NSN <= len(national) <= _MAX_NSN:
+            append(False)
+            continue
+        if rules[2] is not None and rules[2].match(national):
+            append(False)
+            continue
+        pattern = _combined(country_code, len(national))
+        append(pattern is not None and pattern.fullmatch(national) is not None)
+    return out
