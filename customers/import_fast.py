@@ -27,11 +27,12 @@ which optional fields they fill (one group in a typical file).
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -250,31 +251,39 @@ def _would_write(cursor, stage: bulk_pg.Stage, compare: list[str]) -> tuple[int,
     return tuple(cursor.fetchone())
 
 
-def write_rows(
-    frame: pd.DataFrame, *, tenant_id: int, dry_run: bool, events: bool
-) -> tuple[dict[str, int], list[tuple[int, str, str]]]:
-    """COPY + probe + upsert (or count, in a dry run); returns the counts and the rows
-    rejected because another customer holds their identification."""
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
-    rejected: list[tuple[int, str, str]] = []
+def _staged_groups(frame: pd.DataFrame, tenant_id: int) -> list[tuple[list[str], list[int], list]]:
+    """Per group: the named fields, the file rows, and the stage's columns (plain lists and
+    ``Constant`` defaults), built on the main thread so the write job only talks to the database."""
     defaults = bulk_pg.default_row(Customer, tenant_id=tenant_id, now=timezone.now())
     attnames = [f.attname for f in bulk_pg.columns_of(Customer)]
     optional = [n for n in CUSTOMER_FIELDS if n not in _ALWAYS_NAMED]
-    stage = bulk_pg.Stage(Customer)
+    staged = []
+    for named, rows in _groups(frame, optional):
+        columns = [rows[a].tolist() if a in named else bulk_pg.Constant(defaults[a]) for a in attnames]
+        staged.append((named, rows.index.tolist(), columns))
+    return staged
+
+
+def write_job(staged, *, db, dry_run: bool, events: bool):
+    """The database half of a chunk: COPY + probe + upsert (or count, in a dry run) per
+    group on ``db``'s open connection; safe on a background thread (no ORM)."""
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    rejected: list[tuple[int, str, str]] = []
+    emitted: list[tuple[list, list[str]]] = []
+    attnames = [f.attname for f in bulk_pg.columns_of(Customer)]
     returning = ["id", *(f.attname for f in bulk.EVENT_FIELDS)] if events else []
-    connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
-        apply_session_settings(cursor, connection)
-        for named, rows in _groups(frame, optional):
-            columns = [rows[a].tolist() if a in named else bulk_pg.Constant(defaults[a]) for a in attnames]
-            stage.load(cursor, [rows.index.tolist(), *columns], len(rows))
+    stage = bulk_pg.Stage(Customer)
+    started = time.perf_counter()
+    with db.wrap_database_errors, db.connection.cursor() as cursor:
+        apply_session_settings(cursor, db)
+        for named, rows, columns in staged:
+            stage.load(cursor, [rows, *columns], len(rows))
             clashes = _clashes(cursor, stage)
             rejected += [
                 (row, "identification_number", _("Another customer already has this identification."))
                 for row in clashes
             ]
             compare = [Customer._meta.get_field(a).column for a in attnames if a in named and a not in _KEY]
-            staged = len(rows) - len(clashes)
             if dry_run:
                 created, updated, unchanged = _would_write(cursor, stage, compare)
                 counts["created"] += created
@@ -292,16 +301,27 @@ def write_rows(
             created = sum(1 for row in written if row[0])
             counts["created"] += created
             counts["updated"] += len(written) - created
-            counts["unchanged"] += staged - len(written)
+            counts["unchanged"] += len(rows) - len(clashes) - len(written)
             if events and written:
-                bulk._customer_events(written, sorted(set(named) - {"search_name"}))  # noqa: SLF001 - same app
-    return counts, rejected
+                emitted.append((written, sorted(set(named) - {"search_name"})))
+
+    def finish() -> None:
+        for written, sent in emitted:
+            bulk._customer_events(written, sent)  # noqa: SLF001 - same app, the bulk API's event shape
+
+    return ChunkOutcome(
+        counts={SINK: counts},
+        rejected=rejected,
+        seconds={"write": time.perf_counter() - started},
+        finish=finish if emitted else None,
+    )
 
 
 def write_chunk(
     typed: pd.DataFrame, *, ctx, region, dry_run: bool, actor=None, membership=None, state: dict
 ) -> ChunkOutcome:
-    """The ``ChunkWriter.write`` of the customers importable (see the module docstring)."""
+    """The ``ChunkWriter.write`` of the customers importable (see the module docstring):
+    validates on the caller's thread and leaves the database work as ``pending``."""
     started = time.perf_counter()
     if "bulk_writer" not in state:
         bulk.require_bulk_writer(membership, "customers.create", "customers.change")
@@ -318,12 +338,13 @@ def write_chunk(
     repeated = repeated_identifications(frame, identifications)
     frame = frame.drop(index=[row for row, _f, _m in repeated])
     frame["search_name"] = _search_names(frame)
-    validated = time.perf_counter()
-    counts, clashes = write_rows(frame, tenant_id=ctx.tenant_id, dry_run=dry_run, events=state["customer_events"])
+    staged = _staged_groups(frame, ctx.tenant_id)
+    db = connections[DEFAULT_DB_ALIAS]  # this thread's wrapper: the job borrows its open connection
+    db.ensure_connection()
     return ChunkOutcome(
-        counts={SINK: counts},
-        rejected=[*rejected, *problems, *repeated, *clashes],
-        seconds={"validate": validated - started, "write": time.perf_counter() - validated},
+        rejected=[*rejected, *problems, *repeated],
+        seconds={"validate": time.perf_counter() - started},
+        pending=partial(write_job, staged, db=db, dry_run=dry_run, events=state["customer_events"]),
     )
 
 

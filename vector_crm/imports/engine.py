@@ -13,9 +13,11 @@ the issues (the first ``MAX_STORED_ISSUES`` are kept; every one goes to the CSV 
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -331,8 +333,80 @@ def _reject_repeated_keys(frame, typed: pd.DataFrame, plan: Plan, issues: IssueR
             bad.add(row)
 
 
-def _write_fast(writer, typed: pd.DataFrame, plan: Plan, frame, issues: IssueReport, bad: set[int]) -> dict:
-    """The importable's set-based ``ChunkWriter``: validate and write the chunk at once."""
+class WritePipeline:
+    """At most one chunk's database work in flight on a background thread while the main
+    thread parses and validates the next chunk (PostgreSQL runs on the other core).
+
+    The job gets the caller's context (tenant) and must only use the raw connection it was
+    given; its result is applied back on the main thread (``done``) before the next job
+    starts, and so is anything that needs the ORM (``when_idle``)."""
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: tuple[Future, Callable[[Any], None]] | None = None
+        self._idle: list[Callable[[], None]] = []
+        self.waited = 0.0
+
+    def submit(self, job: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        self.wait()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-write")
+        context = contextvars.copy_context()
+        self._pending = (self._executor.submit(context.run, job), done)
+
+    def when_idle(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` now, or right after the job in flight has finished."""
+        if self._pending is None:
+            callback()
+        else:
+            self._idle.append(callback)
+
+    def wait(self) -> None:
+        """Finish the job in flight (re-raising its error) and apply its result."""
+        if self._pending is None:
+            return
+        future, done = self._pending
+        self._pending = None
+        started = time.perf_counter()
+        result = future.result()
+        self.waited += time.perf_counter() - started
+        done(result)
+        callbacks, self._idle = self._idle, []
+        for callback in callbacks:
+            callback()
+
+    def close(self, *, failed: bool) -> None:
+        """Wait for the job in flight; after a failure its outcome no longer matters (the
+        transaction rolls back), but it must not still use the connection."""
+        try:
+            if failed and self._pending is not None:
+                future, _done = self._pending
+                self._pending = None
+                wait([future])
+            else:
+                self.wait()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+
+
+def _apply_outcome(outcome, plan: Plan, frame, typed, issues: IssueReport, bad: set[int], totals: Totals) -> int:
+    """Report the rejected rows and add the counts and timings; returns the rows rejected."""
+    for row, target, message in outcome.rejected:
+        column, value = _issue_for(plan, frame, typed, row, target, message)
+        issues.add(row, column, value, message)
+        bad.add(row)
+    totals.add_counts(outcome.counts)
+    for name, seconds in outcome.seconds.items():
+        totals.seconds[name] = totals.seconds.get(name, 0.0) + seconds
+    if outcome.finish is not None:
+        outcome.finish()
+    return len(outcome.rejected)
+
+
+def _write_fast(writer, typed: pd.DataFrame, plan: Plan, frame, issues: IssueReport, bad: set[int], totals) -> None:
+    """The importable's set-based ``ChunkWriter``: validate the chunk at once, then its
+    database work (``outcome.pending``) overlapped with the next chunk's parsing."""
     outcome = writer.write(
         typed.drop(index=list(bad)),
         ctx=plan.ctx,
@@ -342,11 +416,15 @@ def _write_fast(writer, typed: pd.DataFrame, plan: Plan, frame, issues: IssueRep
         membership=plan.membership,
         state=plan.state,
     )
-    for row, target, message in outcome.rejected:
-        column, value = _issue_for(plan, frame, typed, row, target, message)
-        issues.add(row, column, value, message)
-        bad.add(row)
-    return outcome
+    _apply_outcome(outcome, plan, frame, typed, issues, bad, totals)
+    if outcome.pending is None:
+        return
+
+    def done(result) -> None:
+        # These rows passed validation and were counted valid with their chunk.
+        totals.invalid_rows += _apply_outcome(result, plan, frame, typed, issues, set(), totals)
+
+    plan.state.setdefault("pipeline", WritePipeline()).submit(outcome.pending, done)
 
 
 def process_chunk(chunk: parsing.Chunk, plan: Plan, issues: IssueReport, totals: Totals) -> None:
@@ -369,11 +447,8 @@ def process_chunk(chunk: parsing.Chunk, plan: Plan, issues: IssueReport, totals:
     if writer is not None and writer.applies():
         normalised = time.perf_counter()
         _reject_repeated_keys(frame, typed, plan, issues, bad)
-        outcome = _write_fast(writer, typed, plan, frame, issues, bad)
-        totals.add_counts(outcome.counts)
         totals.seconds["normalise"] += normalised - started
-        for name, seconds in outcome.seconds.items():
-            totals.seconds[name] = totals.seconds.get(name, 0.0) + seconds
+        _write_fast(writer, typed, plan, frame, issues, bad, totals)
     else:
         _reject_repeated_keys(frame, typed, plan, issues, bad)
         batches = plan.importable.build(typed.drop(index=list(bad)), plan.ctx)
@@ -419,15 +494,25 @@ def _chunks(file_import: FileImport, plan: Plan, chunk_rows: int):
 
 def _run_chunks(file_import, plan, issues, totals, reporter, chunk_rows) -> None:
     chunks = _chunks(file_import, plan, chunk_rows)
-    while True:
-        started = time.perf_counter()
-        chunk = next(chunks, None)
-        totals.seconds["parse"] += time.perf_counter() - started
-        if chunk is None:
-            return
-        with paused_gc():
-            process_chunk(chunk, plan, issues, totals)
-        reporter.progress(totals.rows, rows=totals.rows, errors=issues.count)
+    pipeline = plan.state.setdefault("pipeline", WritePipeline())
+    failed = True
+    try:
+        while True:
+            started = time.perf_counter()
+            chunk = next(chunks, None)
+            totals.seconds["parse"] += time.perf_counter() - started
+            if chunk is None:
+                break
+            with paused_gc():
+                process_chunk(chunk, plan, issues, totals)
+            # The progress row is written on the import's connection: not while a write is in flight.
+            rows, errors = totals.rows, issues.count
+            pipeline.when_idle(lambda rows=rows, errors=errors: reporter.progress(rows, rows=rows, errors=errors))
+        failed = False
+    finally:
+        pipeline.close(failed=failed)
+        if pipeline.waited:
+            totals.seconds["write_wait"] = totals.seconds.get("write_wait", 0.0) + pipeline.waited
 
 
 def execute(file_import: FileImport, *, dry_run: bool, reporter, chunk_rows: int = CHUNK_ROWS) -> Totals:

@@ -89,6 +89,11 @@ class ChunkOutcome:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     rejected: list[tuple[int, str | None, str]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # e.g. {"validate": .., "write": ..}
+    # Database work left to do, run on a background thread while the next chunk is read:
+    # it gets the caller's context but may only use the raw connection it closes over, and
+    # returns the rest of the outcome (its ``finish`` runs back on the main thread).
+    pending: Callable[[], ChunkOutcome] | None = None
+    finish: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
