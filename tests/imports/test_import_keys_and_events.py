@@ -192,3 +192,9 @@ def test_seen_keys_remember_the_first_row_of_each_key_across_calls():
     second = seen.first_rows(pd.Series(["c", "b", "a", "c"], index=[5, 6, 7, 8]))
     assert second.tolist() == [0, 3, 2, 5]
     assert len(seen) == 3
+
+
+def test_a_chunk_whose_every_row_failed_its_types_is_reported_not_crashed(importer, org_a):
+    checked = importer.full("c.csv", customers_csv(4, bad={i: "x" for i in range(4)}))
+    assert (checked.status, checked.issue_count, checked.invalid_rows) == (ImportStatus.VALIDATED, 4, 4)
+    assert checked.counts == {}
