@@ -104,31 +104,58 @@ def _combined(country_code: int, length: int) -> re.Pattern | None:
 
 
 def e164_valid_many(values: list[str]) -> list[bool]:
-    """``[e164_valid(v) is True for v in values]``, several times faster on a long column:
-    one combined pattern per country code and length instead of one match per number type."""
-    out = []
-    append = out.append
-    for text in values:
-        match = _E164.fullmatch(text) if type(text) is str else None
-        if match is None:
-            append(False)
+    """``[e164_valid(v) is True for v in values]``, much faster on a long column: numbers of
+    one country code and length are checked together, by one match of the combined pattern
+    over the joined numbers (when any fails, that group is checked number by number)."""
+    out = [False] * len(values)
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for position, text in enumerate(values):
+        if type(text) is not str or len(text) < 4 or text[0] != "+":
             continue
-        digits = match.group(1)
-        for size in (1, 2, 3):
-            if int(digits[:size]) in COUNTRY_CODE_TO_REGION_CODE:
-                break
-        else:
-            append(False)
-            continue
-        country_code = int(digits[:size])
-        national = digits[size:]
+        head = _country(text[1:4])
+        if head is not None:
+            groups.setdefault((*head, len(text)), []).append(position)
+    for (country_code, size, length), positions in groups.items():
+        national_length = length - 1 - size
         rules = _region_rules(country_code)
-        if rules is None or not _MIN_NSN <= len(national) <= _MAX_NSN:
-            append(False)
+        if rules is None or not _MIN_NSN <= national_length <= _MAX_NSN or length - 1 > 17:
             continue
-        if rules[2] is not None and rules[2].match(national):
-            append(False)
+        pattern = _combined(country_code, national_length)
+        if pattern is None:
             continue
-        pattern = _combined(country_code, len(national))
-        append(pattern is not None and pattern.fullmatch(national) is not None)
+        nationals = [values[p][1 + size :] for p in positions]
+        if _joined_pattern(country_code, national_length).fullmatch("\x00".join(nationals)):
+            for p in positions:
+                out[p] = True
+            continue
+        prefix = rules[2]
+        for p, national in zip(positions, nationals, strict=True):
+            out[p] = (
+                national.isdigit()
+                and national.isascii()
+                and not (prefix is not None and prefix.match(national))
+                and pattern.fullmatch(national) is not None
+            )
     return out
+
+
+@cache
+def _country(head: str) -> tuple[int, int] | None:
+    """(country code, its number of digits) of an E.164 number starting with ``head``."""
+    if not head.isdigit() or not head.isascii() or head[0] == "0":
+        return None
+    for size in (1, 2, 3):
+        if int(head[:size]) in COUNTRY_CODE_TO_REGION_CODE:
+            return (int(head[:size]), size) if len(head) >= size else None
+    return None
+
+
+@cache
+def _joined_pattern(country_code: int, length: int) -> re.Pattern:
+    """NUL-joined national numbers, each valid and not starting with a national prefix."""
+    rules = _region_rules(country_code)
+    one = f"(?:{_combined(country_code, length).pattern})"
+    if rules is not None and rules[2] is not None:
+        one = f"(?!{rules[2].pattern}){one}"
+    one = f"(?=[0-9]{{{length}}}(?:\x00|$)){one}"
+    return re.compile(f"(?:{one}\x00)*{one}")
