@@ -2,7 +2,8 @@
 validate them, write them through the importable's sinks, and keep the error report.
 
 ``execute`` is what the dry-run and import jobs call. One call is one transaction: a dry
-run always rolls back (so its report includes the referential checks the writes make),
+run always rolls back (so its report includes the referential checks the writes make;
+an importable's ``ChunkWriter`` instead checks read-only and writes nothing at all),
 an import rolls back when any row failed and the user did not choose "only valid rows".
 Each chunk is written inside a savepoint; a chunk whose writes reject a row is rolled
 back and written again without that row's records, so a row is written whole or not at
