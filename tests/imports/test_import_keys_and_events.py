@@ -198,3 +198,22 @@ def test_a_chunk_whose_every_row_failed_its_types_is_reported_not_crashed(import
     checked = importer.full("c.csv", customers_csv(4, bad={i: "x" for i in range(4)}))
     assert (checked.status, checked.issue_count, checked.invalid_rows) == (ImportStatus.VALIDATED, 4, 4)
     assert checked.counts == {}
+
+
+def test_uniform_date_columns_read_as_the_general_path_reads_them(monkeypatch):
+    from vector_crm.imports import parsing
+
+    rng = __import__("random").Random(3)
+    columns = [
+        [f"{rng.randint(0, 39):02d}/{rng.randint(0, 14):02d}/{rng.randint(1700, 2200)}" for _ in range(2000)],
+        [f"{rng.randint(1700, 2200)}-{rng.randint(0, 14):02d}-{rng.randint(0, 39):02d}" for _ in range(2000)],
+        ["29/02/2024", "29/02/2023", "31/04/2020"],
+    ]
+    fast = [parsing.normalize_date(pd.Series(c, index=range(2, 2 + len(c)))) for c in columns]
+    assert all(parsing._uniform_dates(pd.Series(c)) is not None for c in columns)
+    monkeypatch.setattr(parsing, "_uniform_dates", lambda values: None)
+    general = [parsing.normalize_date(pd.Series(c, index=range(2, 2 + len(c)))) for c in columns]
+    for (values, bad), (expected_values, expected_bad) in zip(fast, general, strict=True):
+        assert values.tolist() == expected_values.tolist()
+        assert bad.tolist() == expected_bad.tolist()
+    assert fast[2][0].tolist() == ["2024-02-29", "", ""]

@@ -396,9 +396,37 @@ def _likely_format(text: pd.Series, blank: pd.Series) -> tuple[str, ...]:
     return DATE_FORMATS
 
 
+_ISO_DAY = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_DMY_DAY = "[0-9]{2}/[0-9]{2}/[0-9]{4}"
+
+
+def _uniform_dates(values: pd.Series) -> tuple[pd.Series, pd.Series] | None:
+    """The common case in one pass: every value is ``yyyy-mm-dd`` or every value is
+    ``dd/mm/yyyy`` (two-digit day and month); None otherwise. Either shape can only be read
+    by one of ``DATE_FORMATS``, so the answer equals the general path's."""
+    items = values.tolist()
+    try:
+        joined = "\x00".join(items)
+    except TypeError:
+        return None
+    if not items:
+        return None
+    if re.fullmatch(f"(?:{_ISO_DAY}\x00)*{_ISO_DAY}", joined):
+        iso = items
+    elif re.fullmatch(f"(?:{_DMY_DAY}\x00)*{_DMY_DAY}", joined):
+        iso = [f"{v[6:10]}-{v[3:5]}-{v[0:2]}" for v in items]
+    else:
+        return None
+    ok = pd.to_datetime(pd.Series(iso, index=values.index), format="%Y-%m-%d", errors="coerce").notna()
+    return pd.Series(iso, index=values.index, dtype=object).where(ok, ""), ~ok
+
+
 def normalize_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """ISO dates from ISO, dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy or yyyy/mm/dd (plus an
     ``HH:MM:SS`` tail from spreadsheets); the mask of unreadable values."""
+    uniform = _uniform_dates(values)
+    if uniform is not None:
+        return uniform
     text = values.astype(str).str.strip()
     if text.str.endswith("00:00:00").any():
         text = text.str.replace(r"[T ]00:00:00$", "", regex=True)
