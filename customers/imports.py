@@ -234,7 +234,8 @@ def register() -> None:
             (CUSTOMER_SINK, HOLDING_SINK, PAYMENT_SINK),
             build_portfolio,
             description=_("Una fila por cliente con su cuenta y hasta %(n)d cuotas.") % {"n": PAYMENT_GROUPS},
-            unique_keys=(("external_id",), ("account_number",)),
+            # One row per account: a customer may own several rows' accounts, an account may not repeat.
+            unique_keys=(("account_number",),),
         )
     )
     from customers import import_presets
