@@ -10,10 +10,17 @@ creates a fresh tenant and tenant admin, uploads the file through
 ``vector_crm.imports.services.import_upload``, confirms the suggested mapping and runs
 ``services.import_start``, whose ``vector_crm.imports.run`` job executes in-process
 (``CELERY_TASK_ALWAYS_EAGER``) exactly as a worker would. A second pass re-imports the same
-file into the same tenant (every row unchanged). Each run reports wall time, rows/s, the
-split parse / validate / write measured by the engine, and the process's peak RSS
-(``ru_maxrss``); the summary is the median of the runs. Writes
-``bench/results/import-csv-<timestamp>-<rows>r.json``. See bench/README.md.
+file into the same tenant (every row unchanged); ``--dry-run`` adds a dry run of the file
+of the fresh tenant before its import (it writes nothing: a read-only check).
+
+Each pass reports wall time, rows/s, the split measured by the engine (``parse``,
+``normalise``, ``validate``: main thread; ``write``: the database work of the chunks, which
+runs on a background thread overlapped with parsing the next chunk; ``write_wait``: how
+long the main thread waited for it), the CPU seconds of this Python process (all threads)
+and of its PostgreSQL backend (from ``/proc/<pid>/stat``; both on this machine), and the
+load average before and after. Also the process's peak RSS (``ru_maxrss``). The summary is
+the median of the runs. Writes ``bench/results/import-csv-<timestamp>-<rows>r.json``.
+See bench/README.md.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ def parse_args(argv):
     parser.add_argument("--runs", type=int, default=3, help="Fresh-tenant imports; the median is reported.")
     parser.add_argument("--chunk-rows", type=int, default=10_000, help="Rows per chunk (engine.CHUNK_ROWS).")
     parser.add_argument("--no-resend", action="store_true", help="Skip the re-import of the unchanged file.")
+    parser.add_argument("--dry-run", action="store_true", help="Also time a dry run before the first import.")
     parser.add_argument("--database", default="vector_crm_bench_import")
     parser.add_argument("--pg-host", default="127.0.0.1")
     parser.add_argument("--pg-port", type=int, default=5432)
@@ -102,6 +110,21 @@ def migrate(args, env) -> None:
 # --- the child: one fresh tenant, the import (and the re-import) --------------------------
 
 
+def process_cpu_seconds() -> float:
+    """User + system CPU of this process, every thread included."""
+    usage = os.times()
+    return usage.user + usage.system
+
+
+def backend_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a PostgreSQL backend on this machine (None when unreadable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def child(args) -> dict:
     import resource
 
@@ -109,6 +132,7 @@ def child(args) -> dict:
 
     django.setup()
     from django.core.files import File
+    from django.db import connection
 
     from vector_crm.imports import services
     from vector_crm.models import FileImport, Membership, Tenant, User
@@ -131,8 +155,12 @@ def child(args) -> dict:
     with tenant_context(tenant.pk):
         membership = Membership.objects.create(tenant=tenant, user=user, role=Role.TENANT_ADMIN)
     baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend_pid = cursor.fetchone()[0]
     passes = {}
-    for name in ("new", "resend") if not args.no_resend else ("new",):
+    names = [*(["dry_run"] if args.dry_run else []), "new", *([] if args.no_resend else ["resend"])]
+    for name in names:
         with tenant_context(tenant.pk), open(args.child, "rb") as handle:  # noqa: PTH123
             started = time.perf_counter()
             upload = File(handle, name="clientes.csv")
@@ -143,10 +171,19 @@ def child(args) -> dict:
                 actor=user, principal=membership, file_import=file_import, mapping=file_import.mapping
             )
             uploaded = time.perf_counter()
-            services.import_start(actor=user, principal=membership, file_import=file_import, chunk_rows=args.chunk_rows)
+            load_before = os.getloadavg()
+            cpu_before, pg_before = process_cpu_seconds(), backend_cpu_seconds(backend_pid)
+            start = services.import_start_dry_run if name == "dry_run" else services.import_start
+            start(actor=user, principal=membership, file_import=file_import, chunk_rows=args.chunk_rows)
             finished = time.perf_counter()
+            cpu_after, pg_after = process_cpu_seconds(), backend_cpu_seconds(backend_pid)
+            load_after = os.getloadavg()
             done = FileImport.objects.get(pk=file_import.pk)
         passes[name] = {
+            "python_cpu_seconds": round(cpu_after - cpu_before, 3),
+            "postgres_backend_cpu_seconds": round(pg_after - pg_before, 3) if pg_before is not None else None,
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in load_after],
             "status": done.status,
             "rows": done.total_rows,
             "issues": done.issue_count,
@@ -171,13 +208,16 @@ def summarize(runs: list[dict], name: str) -> dict:
     passes = [r["passes"][name] for r in runs if name in r["passes"]]
     if not passes:
         return {}
-    split = {
-        k: round(statistics.median(p["split_seconds"].get(k, 0) for p in passes), 3) for k in passes[0]["split_seconds"]
-    }
+    keys = {k for p in passes for k in p["split_seconds"]}
+    split = {k: round(statistics.median(p["split_seconds"].get(k, 0) for p in passes), 3) for k in sorted(keys)}
+    pg_cpu = [p["postgres_backend_cpu_seconds"] for p in passes if p["postgres_backend_cpu_seconds"] is not None]
     return {
         "median_rows_per_second": round(statistics.median(p["rows_per_second"] for p in passes)),
         "median_import_seconds": round(statistics.median(p["import_seconds"] for p in passes), 3),
         "median_split_seconds": split,
+        "median_python_cpu_seconds": round(statistics.median(p["python_cpu_seconds"] for p in passes), 3),
+        "median_postgres_backend_cpu_seconds": round(statistics.median(pg_cpu), 3) if pg_cpu else None,
+        "load_average_1m_before": [p["load_average_before"][0] for p in passes],
         "counts": passes[0]["counts"],
     }
 
@@ -201,10 +241,11 @@ def main(argv=None) -> int:
     for number in range(1, args.runs + 1):
         command = [sys.executable, str(Path(__file__).resolve()), "--child", str(csv_path), "--chunk-rows"]
         command += [str(args.chunk_rows), *(["--no-resend"] if args.no_resend else [])]
+        command += ["--dry-run"] if args.dry_run else []
         output = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
         runs.append(json.loads(output.strip().splitlines()[-1]))
         print(f"run {number}: {json.dumps(runs[-1])}")  # noqa: T201
-    summary = {"new": summarize(runs, "new"), "resend": summarize(runs, "resend")}
+    summary = {name: summarize(runs, name) for name in ("dry_run", "new", "resend")}
     result = {
         "benchmark": "import_csv",
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -221,17 +262,18 @@ def main(argv=None) -> int:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     out = RESULTS / f"import-csv-{stamp}-{args.rows}r.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    new = summary["new"]
-    print(  # noqa: T201
-        f"\n{args.rows:,} rows: {new['median_rows_per_second']:,} rows/s (median of {args.runs}, target "
-        f"{TARGET_ROWS_PER_SECOND:,}); split {new['median_split_seconds']}; peak RSS {result['peak_rss_mb']} MB "
-        f"(baseline {result['baseline_rss_mb']} MB)"
-        + (
-            f"; re-import unchanged: {summary['resend']['median_rows_per_second']:,} rows/s"
-            if summary["resend"]
-            else ""
+    print(f"\n{args.rows:,} rows, median of {args.runs} (target {TARGET_ROWS_PER_SECOND:,} rows/s):")  # noqa: T201
+    for name, label in (("dry_run", "dry run"), ("new", "import"), ("resend", "re-import unchanged")):
+        if not summary[name]:
+            continue
+        got = summary[name]
+        print(  # noqa: T201
+            f"  {label:<20} {got['median_rows_per_second']:>9,} rows/s  {got['median_import_seconds']:>8} s wall  "
+            f"CPU python {got['median_python_cpu_seconds']} s / postgres {got['median_postgres_backend_cpu_seconds']} s"
+            f"  load {got['load_average_1m_before']}\n  {'':<20} split (s) {got['median_split_seconds']}"
         )
-        + f"\n-> {out.relative_to(ROOT)}"
+    print(  # noqa: T201
+        f"  peak RSS {result['peak_rss_mb']} MB (baseline {result['baseline_rss_mb']} MB)\n-> {out.relative_to(ROOT)}"
     )
     return 0
 

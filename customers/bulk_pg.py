@@ -40,9 +40,10 @@ def _copy_value(value: Any) -> str:
 def _column_text(values: list[Any]) -> list[str]:
     """One column in COPY's text format; plain strings without special characters (the
     common case) are taken as they are."""
-    if all(type(v) is int for v in values):
+    types = set(map(type, values))  # one C-level pass instead of a generator per check
+    if types == {int}:
         return list(map(str, values))
-    if all(type(v) is str for v in values):
+    if types == {str}:
         if not _SPECIAL.search("".join(values)):
             return values
         return [v.translate(_ESCAPES) for v in values]

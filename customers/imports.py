@@ -13,7 +13,7 @@ from functools import partial
 import pandas as pd
 from django.utils.translation import gettext_lazy as _
 
-from customers import bulk
+from customers import bulk, import_fast
 from vector_crm.imports.registry import (
     Batch,
     Importable,
@@ -189,6 +189,8 @@ def register() -> None:
             (CUSTOMER_SINK,),
             single_batch_builder("customers", CUSTOMER_TARGETS),
             description=_("Un cliente por fila, identificado por su id del core bancario."),
+            unique_keys=(("external_id",),),
+            chunk_writer=import_fast.CHUNK_WRITER,
         )
     )
     register_importable(
@@ -199,6 +201,7 @@ def register() -> None:
             (HOLDING_SINK,),
             single_batch_builder("holdings", HOLDING_TARGETS),
             description=_("Una cuenta por fila; el cliente y el producto deben existir."),
+            unique_keys=(("account_number",),),
         )
     )
     register_importable(
@@ -209,6 +212,7 @@ def register() -> None:
             (PAYMENT_SINK,),
             single_batch_builder("payments", PAYMENT_TARGETS),
             description=_("Una cuota por fila: cuenta, vencimiento, valor y pago."),
+            unique_keys=(("account_number", "due_date"),),
         )
     )
     register_importable(
@@ -219,6 +223,7 @@ def register() -> None:
             (SUMMARY_SINK,),
             single_batch_builder("monthly_summaries", SUMMARY_TARGETS),
             description=_("Saldo promedio, transacciones, comisiones e ingresos por cuenta y mes."),
+            unique_keys=(("account_number", "month"),),
         )
     )
     register_importable(
@@ -229,6 +234,8 @@ def register() -> None:
             (CUSTOMER_SINK, HOLDING_SINK, PAYMENT_SINK),
             build_portfolio,
             description=_("Una fila por cliente con su cuenta y hasta %(n)d cuotas.") % {"n": PAYMENT_GROUPS},
+            # One row per account: a customer may own several rows' accounts, an account may not repeat.
+            unique_keys=(("account_number",),),
         )
     )
     from customers import import_presets

@@ -84,3 +84,78 @@ def e164_valid(text: str) -> bool | None:
     if national_prefix is not None and national_prefix.match(national):
         return None  # parsing may strip a national prefix: let phonenumbers decide
     return _matches(national, general) and any(_matches(national, desc) for desc in types)
+
+
+@cache
+def _combined(country_code: int, length: int) -> re.Pattern | None:
+    """One pattern for "valid national number of ``length`` digits" of a single-region
+    country: the general description as a lookahead, then any number type allowing that
+    length (what ``e164_valid`` checks one pattern at a time)."""
+    rules = _region_rules(country_code)
+    if rules is None:
+        return None
+    (general_lengths, general), types, _prefix = rules
+    if general_lengths and length not in general_lengths:
+        return re.compile(r"(?!)")
+    alternatives = [pattern.pattern for lengths, pattern in types if not lengths or length in lengths]
+    if not alternatives:
+        return re.compile(r"(?!)")
+    return re.compile(f"(?=(?:{general.pattern})$)(?:{'|'.join(f'(?:{a})' for a in alternatives)})")
+
+
+def e164_valid_many(values: list[str]) -> list[bool]:
+    """``[e164_valid(v) is True for v in values]``, much faster on a long column: numbers of
+    one country code and length are checked together, by one match of the combined pattern
+    over the joined numbers (when any fails, that group is checked number by number)."""
+    out = [False] * len(values)
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for position, text in enumerate(values):
+        if type(text) is not str or len(text) < 4 or text[0] != "+":
+            continue
+        head = _country(text[1:4])
+        if head is not None:
+            groups.setdefault((*head, len(text)), []).append(position)
+    for (country_code, size, length), positions in groups.items():
+        national_length = length - 1 - size
+        rules = _region_rules(country_code)
+        if rules is None or not _MIN_NSN <= national_length <= _MAX_NSN or length - 1 > 17:
+            continue
+        pattern = _combined(country_code, national_length)
+        if pattern is None:
+            continue
+        nationals = [values[p][1 + size :] for p in positions]
+        if _joined_pattern(country_code, national_length).fullmatch("\x00".join(nationals)):
+            for p in positions:
+                out[p] = True
+            continue
+        prefix = rules[2]
+        for p, national in zip(positions, nationals, strict=True):
+            out[p] = (
+                national.isdigit()
+                and national.isascii()
+                and not (prefix is not None and prefix.match(national))
+                and pattern.fullmatch(national) is not None
+            )
+    return out
+
+
+@cache
+def _country(head: str) -> tuple[int, int] | None:
+    """(country code, its number of digits) of an E.164 number starting with ``head``."""
+    if not head.isdigit() or not head.isascii() or head[0] == "0":
+        return None
+    for size in (1, 2, 3):
+        if int(head[:size]) in COUNTRY_CODE_TO_REGION_CODE:
+            return (int(head[:size]), size) if len(head) >= size else None
+    return None
+
+
+@cache
+def _joined_pattern(country_code: int, length: int) -> re.Pattern:
+    """NUL-joined national numbers, each valid and not starting with a national prefix."""
+    rules = _region_rules(country_code)
+    one = f"(?:{_combined(country_code, length).pattern})"
+    if rules is not None and rules[2] is not None:
+        one = f"(?!{rules[2].pattern}){one}"
+    one = f"(?=[0-9]{{{length}}}(?:\x00|$)){one}"
+    return re.compile(f"(?:{one}\x00)*{one}")

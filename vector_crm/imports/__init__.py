@@ -35,6 +35,14 @@ Registering a resource (from your ``AppConfig.ready``)::
   Sinks are written in the order given, each chunk inside one savepoint.
 * ``Preset(key, label, mapping, constants, derive, derived, prepare)``: a named mapping for
   a known layout; ``derive(frame, ctx)`` computes targets no column holds.
+* ``Importable(..., unique_keys=(("external_id",),))``: a key repeated within the file is
+  a row error on the later row (column, value, "Repetido en el archivo: la fila N ...")
+  whichever chunks the two rows fall in, instead of a silent update of the first.
+* ``Importable(..., chunk_writer=ChunkWriter(applies, write))``: an optional column-wise
+  fast path replacing ``build`` and the sinks for a whole chunk when ``applies()``
+  (customers on PostgreSQL: ``customers.import_fast``). Its ``ChunkOutcome.pending``
+  database work runs on a background thread while the next chunk is parsed; a dry run
+  through it checks read-only instead of writing and rolling back.
 
 Guarantees: a file with any error writes nothing unless the user asks for only the valid
 rows (then a row is written entirely or not at all); the whole import runs in one

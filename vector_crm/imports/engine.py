@@ -2,7 +2,8 @@
 validate them, write them through the importable's sinks, and keep the error report.
 
 ``execute`` is what the dry-run and import jobs call. One call is one transaction: a dry
-run always rolls back (so its report includes the referential checks the writes make),
+run always rolls back (so its report includes the referential checks the writes make;
+an importable's ``ChunkWriter`` instead checks read-only and writes nothing at all),
 an import rolls back when any row failed and the user did not choose "only valid rows".
 Each chunk is written inside a savepoint; a chunk whose writes reject a row is rolled
 back and written again without that row's records, so a row is written whole or not at
@@ -13,9 +14,11 @@ the issues (the first ``MAX_STORED_ISSUES`` are kept; every one goes to the CSV 
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from vector_crm.db import paused_gc
 from vector_crm.errors import DomainError, PermissionDeniedError
 from vector_crm.imports import parsing
 from vector_crm.imports.registry import Batch, Importable, ImportContext, Preset, get_importable
+from vector_crm.imports.seen import SeenKeys, composite
 from vector_crm.models import FileImport, FileImportIssue, ImportStatus, Membership, Tenant
 from vector_crm.templatetags.vector_ui import babel_locale
 
@@ -96,6 +100,8 @@ class Plan:
     region: str
     actor: Any = None
     membership: Membership | None = None
+    dry_run: bool = False
+    state: dict[str, Any] = field(default_factory=dict)  # per run, shared by its chunks
 
     def source_of(self, target: str) -> str:
         """The column (or a marker for a constant or derived value) a target comes from."""
@@ -106,7 +112,9 @@ class Plan:
         return _("(valor fijo)")
 
 
-def build_plan(file_import: FileImport, *, actor=None, membership: Membership | None = None) -> Plan:
+def build_plan(
+    file_import: FileImport, *, actor=None, membership: Membership | None = None, dry_run: bool = False
+) -> Plan:
     importable = get_importable(file_import.importable)
     if importable is None:
         raise DomainError(
@@ -128,6 +136,7 @@ def build_plan(file_import: FileImport, *, actor=None, membership: Membership | 
         region=tenant.country,
         actor=actor,
         membership=membership,
+        dry_run=dry_run,
     )
 
 
@@ -302,6 +311,123 @@ class Totals:
                 into[name] += value
 
 
+def repeated_key_reason(first_row: int) -> str:
+    return _("Repetido en el archivo: la fila %(row)d ya trae este valor.") % {"row": first_row}
+
+
+def _reject_repeated_keys(frame, typed: pd.DataFrame, plan: Plan, issues: IssueReport, bad: set[int]) -> None:
+    """Report a row whose key an earlier row of the file (any chunk) already has: the
+    later row would otherwise silently update the record the earlier one wrote."""
+    for key in plan.importable.unique_keys:
+        if not all(name in typed.columns for name in key):
+            continue
+        filled = ~typed.index.isin(list(bad))
+        for name in key:
+            filled &= (typed[name] != "").to_numpy()
+        candidates = typed[filled]
+        seen = plan.state.setdefault(("keys", key), SeenKeys())
+        first = seen.first_rows(composite(candidates, key))
+        repeated = first[first > 0]
+        for row, first_row in repeated.items():
+            column, value = _issue_for(plan, frame, typed, row, key[0], "")
+            issues.add(row, column, value, repeated_key_reason(int(first_row)))
+            bad.add(row)
+
+
+class WritePipeline:
+    """At most one chunk's database work in flight on a background thread while the main
+    thread parses and validates the next chunk (PostgreSQL runs on the other core).
+
+    The job gets the caller's context (tenant) and must only use the raw connection it was
+    given; its result is applied back on the main thread (``done``) before the next job
+    starts, and so is anything that needs the ORM (``when_idle``)."""
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: tuple[Future, Callable[[Any], None]] | None = None
+        self._idle: list[Callable[[], None]] = []
+        self.waited = 0.0
+
+    def submit(self, job: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        self.wait()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-write")
+        context = contextvars.copy_context()
+        self._pending = (self._executor.submit(context.run, job), done)
+
+    def when_idle(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` now, or right after the job in flight has finished."""
+        if self._pending is None:
+            callback()
+        else:
+            self._idle.append(callback)
+
+    def wait(self) -> None:
+        """Finish the job in flight (re-raising its error) and apply its result."""
+        if self._pending is None:
+            return
+        future, done = self._pending
+        self._pending = None
+        started = time.perf_counter()
+        result = future.result()
+        self.waited += time.perf_counter() - started
+        done(result)
+        callbacks, self._idle = self._idle, []
+        for callback in callbacks:
+            callback()
+
+    def close(self, *, failed: bool) -> None:
+        """Wait for the job in flight; after a failure its outcome no longer matters (the
+        transaction rolls back), but it must not still use the connection."""
+        try:
+            if failed and self._pending is not None:
+                future, _done = self._pending
+                self._pending = None
+                wait([future])
+            else:
+                self.wait()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+
+
+def _apply_outcome(outcome, plan: Plan, frame, typed, issues: IssueReport, bad: set[int], totals: Totals) -> int:
+    """Report the rejected rows and add the counts and timings; returns the rows rejected."""
+    for row, target, message in outcome.rejected:
+        column, value = _issue_for(plan, frame, typed, row, target, message)
+        issues.add(row, column, value, message)
+        bad.add(row)
+    totals.add_counts(outcome.counts)
+    for name, seconds in outcome.seconds.items():
+        totals.seconds[name] = totals.seconds.get(name, 0.0) + seconds
+    if outcome.finish is not None:
+        outcome.finish()
+    return len(outcome.rejected)
+
+
+def _write_fast(writer, typed: pd.DataFrame, plan: Plan, frame, issues: IssueReport, bad: set[int], totals) -> None:
+    """The importable's set-based ``ChunkWriter``: validate the chunk at once, then its
+    database work (``outcome.pending``) overlapped with the next chunk's parsing."""
+    outcome = writer.write(
+        typed.drop(index=list(bad)),
+        ctx=plan.ctx,
+        region=plan.region,
+        dry_run=plan.dry_run,
+        actor=plan.actor,
+        membership=plan.membership,
+        state=plan.state,
+    )
+    _apply_outcome(outcome, plan, frame, typed, issues, bad, totals)
+    if outcome.pending is None:
+        return
+
+    def done(result) -> None:
+        # These rows passed validation and were counted valid with their chunk.
+        totals.invalid_rows += _apply_outcome(result, plan, frame, typed, issues, set(), totals)
+
+    plan.state.setdefault("pipeline", WritePipeline()).submit(outcome.pending, done)
+
+
 def process_chunk(chunk: parsing.Chunk, plan: Plan, issues: IssueReport, totals: Totals) -> None:
     frame = chunk.frame
     width = len(frame.columns)
@@ -318,14 +444,22 @@ def process_chunk(chunk: parsing.Chunk, plan: Plan, issues: IssueReport, totals:
         )
     started = time.perf_counter()
     typed, bad = typed_frame(frame, plan, issues)
-    batches = plan.importable.build(typed.drop(index=list(bad)), plan.ctx)
-    normalised = time.perf_counter()
-    pending = _validate_batches(batches, plan, frame, typed, issues, bad)
-    validated = time.perf_counter()
-    totals.add_counts(_write(pending, plan, frame, typed, issues, bad))
-    totals.seconds["normalise"] += normalised - started
-    totals.seconds["validate"] += validated - normalised
-    totals.seconds["write"] += time.perf_counter() - validated
+    writer = plan.importable.chunk_writer
+    if writer is not None and writer.applies():
+        normalised = time.perf_counter()
+        _reject_repeated_keys(frame, typed, plan, issues, bad)
+        totals.seconds["normalise"] += normalised - started
+        _write_fast(writer, typed, plan, frame, issues, bad, totals)
+    else:
+        _reject_repeated_keys(frame, typed, plan, issues, bad)
+        batches = plan.importable.build(typed.drop(index=list(bad)), plan.ctx)
+        normalised = time.perf_counter()
+        pending = _validate_batches(batches, plan, frame, typed, issues, bad)
+        validated = time.perf_counter()
+        totals.add_counts(_write(pending, plan, frame, typed, issues, bad))
+        totals.seconds["normalise"] += normalised - started
+        totals.seconds["validate"] += validated - normalised
+        totals.seconds["write"] += time.perf_counter() - validated
     totals.rows += len(frame) + len(chunk.width_errors)
     totals.invalid_rows += len(bad) + len(chunk.width_errors)
 
@@ -361,15 +495,25 @@ def _chunks(file_import: FileImport, plan: Plan, chunk_rows: int):
 
 def _run_chunks(file_import, plan, issues, totals, reporter, chunk_rows) -> None:
     chunks = _chunks(file_import, plan, chunk_rows)
-    while True:
-        started = time.perf_counter()
-        chunk = next(chunks, None)
-        totals.seconds["parse"] += time.perf_counter() - started
-        if chunk is None:
-            return
-        with paused_gc():
-            process_chunk(chunk, plan, issues, totals)
-        reporter.progress(totals.rows, rows=totals.rows, errors=issues.count)
+    pipeline = plan.state.setdefault("pipeline", WritePipeline())
+    failed = True
+    try:
+        while True:
+            started = time.perf_counter()
+            chunk = next(chunks, None)
+            totals.seconds["parse"] += time.perf_counter() - started
+            if chunk is None:
+                break
+            with paused_gc():
+                process_chunk(chunk, plan, issues, totals)
+            # The progress row is written on the import's connection: not while a write is in flight.
+            rows, errors = totals.rows, issues.count
+            pipeline.when_idle(lambda rows=rows, errors=errors: reporter.progress(rows, rows=rows, errors=errors))
+        failed = False
+    finally:
+        pipeline.close(failed=failed)
+        if pipeline.waited:
+            totals.seconds["write_wait"] = totals.seconds.get("write_wait", 0.0) + pipeline.waited
 
 
 def execute(file_import: FileImport, *, dry_run: bool, reporter, chunk_rows: int = CHUNK_ROWS) -> Totals:
@@ -380,7 +524,7 @@ def execute(file_import: FileImport, *, dry_run: bool, reporter, chunk_rows: int
     if importable is None:
         raise DomainError(_("Tipo de datos desconocido."), field="importable")
     actor, membership = _principal(file_import, importable)
-    plan = build_plan(file_import, actor=actor, membership=membership)
+    plan = build_plan(file_import, actor=actor, membership=membership, dry_run=dry_run)
     only_valid = bool(file_import.options.get("only_valid"))
     FileImportIssue.objects.filter(file_import=file_import).delete()
     reporter.set_total(int(file_import.options.get("estimated_rows", 0)))

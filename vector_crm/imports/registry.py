@@ -81,11 +81,45 @@ class Preset:
     description: str = ""
 
 
+@dataclass
+class ChunkOutcome:
+    """What a ``ChunkWriter`` did with one chunk: counts per sink and the rejected rows as
+    ``(file row, target, message)`` (a rejected row is never written, not even in part)."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    rejected: list[tuple[int, str | None, str]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # e.g. {"validate": .., "write": ..}
+    # Database work left to do, run on a background thread while the next chunk is read:
+    # it gets the caller's context but may only use the raw connection it closes over, and
+    # returns the rest of the outcome (its ``finish`` runs back on the main thread).
+    pending: Callable[[], ChunkOutcome] | None = None
+    finish: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class ChunkWriter:
+    """A column-wise fast path for a whole chunk, used instead of ``build`` + the sinks'
+    record-by-record ``validate`` and ``upsert`` when ``applies()`` (e.g. on PostgreSQL).
+
+    ``write(typed, ctx=, region=, dry_run=, actor=, membership=, state=)`` receives the typed
+    rows (blank = absent) that passed type checks, validates and writes them set-based and
+    returns a ``ChunkOutcome``; with ``dry_run`` it writes nothing but must reject exactly
+    the rows the import would reject and count what it would create / update / leave.
+    ``state`` is one dict per import run, shared by its chunks."""
+
+    applies: Callable[[], bool]
+    write: Callable[..., ChunkOutcome]
+
+
 @dataclass(frozen=True)
 class Importable:
     """A kind of file users can import: its targets, the sinks written in order, and
     ``build(frame, ctx) -> [Batch]`` turning typed rows (one column per target, canonical
-    strings, blank = absent) into records for the sinks."""
+    strings, blank = absent) into records for the sinks.
+
+    ``unique_keys``: target-name tuples that identify a record (``("external_id",)``); a
+    key repeated within one file is reported on the later row as a duplicate, whichever
+    chunks the rows fall in. ``chunk_writer``: an optional set-based fast path."""
 
     key: str
     label: str
@@ -94,6 +128,8 @@ class Importable:
     build: Callable[[pd.DataFrame, ImportContext], list[Batch]]
     presets: dict[str, Preset] = field(default_factory=dict)
     description: str = ""
+    unique_keys: tuple[tuple[str, ...], ...] = ()
+    chunk_writer: ChunkWriter | None = None
 
     def target(self, name: str) -> Target | None:
         return next((t for t in self.targets if t.name == name), None)
