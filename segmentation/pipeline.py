@@ -121,7 +121,10 @@ def _copy_rows(rows: pd.DataFrame) -> None:
 
 
 def _create_rows(rows: pd.DataFrame) -> None:
-    """Any database: ``bulk_create`` (SQLite in development and tests)."""
+    """Any database: ``bulk_create`` (SQLite in development and tests), for the customers
+    the tenant still has, like the PostgreSQL path's join."""
+    existing = set(Customer.objects.filter(pk__in=rows["customer_id"].tolist()).values_list("pk", flat=True))
+    rows = rows[rows["customer_id"].isin(existing)]
     money = set(MONEY_COLUMNS)
     objects = [
         CustomerScore(**{k: (None if v is pd.NA else Decimal(v) if k in money else v) for k, v in record.items()})
