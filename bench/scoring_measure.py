@@ -2,13 +2,15 @@
 
 ``pipeline``: one scoring run of the (only) bench tenant, exactly as the Celery job runs
 it; ``baseline``: the plain pandas + scikit-learn floor over an already-loaded frame.
-Each writes a JSON report with its wall time and the process's peak RSS.
+Each writes a JSON report with its wall time, the process's CPU time and peak RSS and
+the load average; the pipeline also reports the PostgreSQL CPU it caused (``ServerCpu``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 from pathlib import Path
@@ -18,6 +20,50 @@ import django
 
 def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _proc_cpu(pid: int, *, children: bool = False) -> float | None:
+    """CPU seconds of process ``pid`` (``children``: of its exited children) from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    first = 13 if children else 11  # utime, stime (cutime, cstime) after the command name
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
+
+
+class ServerCpu:
+    """CPU used by PostgreSQL for this process's connection, when the server is local:
+    the backend itself, and the exited children of the postmaster (the parallel workers
+    the backend launched; also any other session that ended meanwhile, so on a busy
+    server it is an upper bound). ``None`` when /proc does not show the server."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.backend = cursor.fetchone()[0]
+        try:
+            self.postmaster = int(Path(f"/proc/{self.backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            self.postmaster = None
+        self.start = self._sample()
+
+    def _sample(self) -> tuple[float | None, float | None]:
+        workers = _proc_cpu(self.postmaster, children=True) if self.postmaster else None
+        return _proc_cpu(self.backend), workers
+
+    def used(self) -> dict:
+        end = self._sample()
+        backend = None if None in (end[0], self.start[0]) else round(end[0] - self.start[0], 2)
+        workers = None if None in (end[1], self.start[1]) else round(end[1] - self.start[1], 2)
+        return {"backend_cpu_seconds": backend, "parallel_workers_cpu_seconds": workers}
 
 
 def _bench_tenant_id() -> int:
@@ -46,9 +92,13 @@ def pipeline() -> dict:
     tenant_id = _bench_tenant_id()
     with tenant_context(tenant_id):
         run = services.scoring_run_start(enqueue=False)
+        server = ServerCpu()
+        load_before = os.getloadavg()
+        cpu = _own_cpu()
         started = time.perf_counter()
         score_customers(tenant_id, run.job_id, run_id=run.pk)
         total = time.perf_counter() - started
+        cpu = _own_cpu() - cpu
         run = ScoringRun.objects.get(pk=run.pk)
     return {
         "run": run.pk,
@@ -56,6 +106,9 @@ def pipeline() -> dict:
         "customers": run.customers,
         "total_seconds": round(total, 2),
         "split_seconds": run.result["seconds"],
+        "process_cpu_seconds": round(cpu, 2),
+        **server.used(),
+        "load_average": {"before": load_before, "after": os.getloadavg()},
         "tiers": run.result["tiers"],
         "clusters": run.result["clusters"],
         "peak_rss_mb": _peak_rss_mb(),
@@ -102,12 +155,15 @@ def baseline() -> dict:
         loaded = time.perf_counter()
         frame = read_features(as_of=timezone.localdate(), months=12)
         load_seconds = time.perf_counter() - loaded
+    cpu = _own_cpu()
     started = time.perf_counter()
     plain_script(frame)
     return {
         "customers": len(frame),
         "load_seconds": round(load_seconds, 2),
         "compute_seconds": round(time.perf_counter() - started, 2),
+        "process_cpu_seconds": round(_own_cpu() - cpu, 2),
+        "load_average": os.getloadavg(),
         "peak_rss_mb": _peak_rss_mb(),
     }
 

@@ -191,15 +191,24 @@ class Segment(TenantModel):
         return self.name
 
 
+# Foreign keys of the per-run snapshot tables: no per-column index, no database constraint.
+SNAPSHOT_FK = {"db_index": False, "db_constraint": False}
+
+
 class CustomerScore(TenantModel):
     """One customer in one run's snapshot: value, potential, gap, priority tier, cluster."""
 
     # One snapshot row per customer and run (a million a night at scale): the composite
     # indexes below cover every lookup, so the per-column FK indexes are left out to keep
-    # the bulk write cheap.
-    tenant = models.ForeignKey("vector_crm.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="scores", db_index=False)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="valor_scores", db_index=False)
+    # the bulk write cheap. For the same reason the foreign keys have no database
+    # constraint (``SNAPSHOT_FK``): PostgreSQL checks a constraint with one trigger and
+    # one locking lookup per row and key, two thirds of the write at a million rows.
+    # Integrity holds by construction instead: the only writer (``segmentation.pipeline``)
+    # inserts with a join to the tenant's customers and the run's own segments, and
+    # deletes cascade through Django's collector (``on_delete`` is unchanged).
+    tenant = models.ForeignKey("vector_crm.Tenant", on_delete=models.PROTECT, related_name="+", **SNAPSHOT_FK)
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="scores", **SNAPSHOT_FK)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="valor_scores", **SNAPSHOT_FK)
     current_value = money_field(_("valor actual"))
     potential_value = money_field(_("valor potencial"))
     gap = money_field(_("brecha"))
@@ -207,7 +216,7 @@ class CustomerScore(TenantModel):
     tier = models.CharField(_("nivel"), max_length=1, choices=Tier.choices)
     key_account = models.BooleanField(_("cuenta clave"), default=False)
     cluster = models.ForeignKey(
-        Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+        Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", **SNAPSHOT_FK
     )
     peer_group = models.CharField(_("grupo par"), max_length=80)
     age = models.PositiveSmallIntegerField(_("edad"), null=True, blank=True)
@@ -232,10 +241,12 @@ class CustomerScore(TenantModel):
 class SegmentMembership(TenantModel):
     """A customer in a rule segment as materialised by one run (history of membership)."""
 
-    tenant = models.ForeignKey("vector_crm.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="memberships", db_index=False)
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="valor_memberships", db_index=False)
+    # Written in bulk per run like the scores, so no database constraints either (see
+    # ``CustomerScore``); the segment keeps its index for the member lists.
+    tenant = models.ForeignKey("vector_crm.Tenant", on_delete=models.PROTECT, related_name="+", **SNAPSHOT_FK)
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="memberships", **SNAPSHOT_FK)
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships", db_constraint=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="valor_memberships", **SNAPSHOT_FK)
 
     class Meta:
         verbose_name = _("miembro de segmento")

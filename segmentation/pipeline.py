@@ -22,6 +22,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
+from customers.models import Customer
 from segmentation import features, rules, scoring
 from segmentation.choices import RunStatus, SegmentKind
 from segmentation.models import CustomerScore, ScoringRun, Segment, SegmentMembership
@@ -109,12 +110,21 @@ def _copy_rows(rows: pd.DataFrame) -> None:
             f"CREATE TEMPORARY TABLE IF NOT EXISTS valor_score_stage AS SELECT {columns} FROM {target} WITH NO DATA"  # noqa: S608
         )
         cursor.copy_expert(f"COPY valor_score_stage ({columns}) FROM STDIN WITH (FORMAT csv)", buffer, size=1 << 20)
-        cursor.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM valor_score_stage")  # noqa: S608
+        # The snapshot's foreign keys carry no database constraint (see ``CustomerScore``):
+        # the join keeps only customers the tenant still has, in one set-based step.
+        staged = ", ".join(f"s.{quote(c)}" for c in SCORE_COLUMNS)
+        cursor.execute(
+            f"INSERT INTO {target} ({columns}) SELECT {staged} FROM valor_score_stage s "  # noqa: S608
+            f"JOIN {quote(Customer._meta.db_table)} c ON c.id = s.customer_id AND c.tenant_id = s.tenant_id"
+        )
         cursor.execute("TRUNCATE valor_score_stage")
 
 
 def _create_rows(rows: pd.DataFrame) -> None:
-    """Any database: ``bulk_create`` (SQLite in development and tests)."""
+    """Any database: ``bulk_create`` (SQLite in development and tests), for the customers
+    the tenant still has, like the PostgreSQL path's join."""
+    existing = set(Customer.objects.filter(pk__in=rows["customer_id"].tolist()).values_list("pk", flat=True))
+    rows = rows[rows["customer_id"].isin(existing)]
     money = set(MONEY_COLUMNS)
     objects = [
         CustomerScore(**{k: (None if v is pd.NA else Decimal(v) if k in money else v) for k, v in record.items()})
@@ -211,8 +221,10 @@ def execute(run: ScoringRun, params: scoring.ScoringParams, progress: Progress |
     mark = time.perf_counter()
     segment_ids = create_clusters(run, clustering)
     write_scores(scores, run, segment_ids, progress)
+    seconds["write_scores"] = time.perf_counter() - mark
     rule_sizes = materialise_rule_segments(run)
     seconds["write"] = time.perf_counter() - mark
+    seconds["write_rule_segments"] = seconds["write"] - seconds["write_scores"]
     return _result(scores, clustering, seconds, rule_sizes)
 
 

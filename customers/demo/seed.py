@@ -10,6 +10,7 @@ that already holds customers keeps them (re-running never duplicates).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import queue
 import re
 import threading
@@ -37,7 +38,7 @@ from customers.demo.profiles import (
     TeamSpec,
     bench_profile,
 )
-from customers.demo.writers import CopyWriter, OrmWriter
+from customers.demo.writers import CopyWriter, OrmWriter, secondary_indexes_deferred
 from customers.models import (
     Branch,
     ChannelConsent,
@@ -48,6 +49,7 @@ from customers.models import (
     Payment,
     Product,
 )
+from vector_crm.db import owner_connection
 from vector_crm.models import ApiCredential, Membership, Team, Tenant, User
 from vector_crm.roles import Role
 from vector_crm.tenancy import TenantModel, platform_context, tenant_context
@@ -354,7 +356,8 @@ def write_book(
                     _timed(report, "generate", generate.interactions, book, rng, people, spec.interactions_per_customer)
                 )
             for table in tables[2:]:
-                _timed(report, "write", writer.insert, table)
+                # Nothing references these rows: PostgreSQL numbers them itself.
+                _timed(report, "write", functools.partial(writer.insert, returning_ids=False), table)
             for table in tables:
                 report.rows[table.model._meta.label] += len(table)
             start += count
@@ -441,13 +444,27 @@ def seed_bench(
     method: str = "auto",
     jobs: int = 2,
     analyze: bool = True,
+    bulk_load: bool = False,
     progress: Progress = _silent,
 ) -> SeedReport:
     """``customers`` customers spread over ``tenants`` bench tenants ("Bench 01"...), written
     with COPY on PostgreSQL (bulk_create elsewhere, or with ``method="orm"``), loading up
-    to ``jobs`` tenants at once on separate connections."""
+    to ``jobs`` tenants at once on separate connections.
+
+    ``bulk_load`` (PostgreSQL, needs ``DATABASE_OWNER_URL``): load every tenant in one
+    transaction as the schema owner, with the book tables' secondary indexes, unique and
+    foreign-key constraints dropped during the load and rebuilt before the commit (see
+    ``writers.secondary_indexes_deferred``); an owner that is a superuser also skips the
+    RLS staging table and COPYs straight into the tables. Other sessions wait for the
+    book tables until it commits: for benchmark databases, not a live one."""
     if tenants < 1 or customers < 0:
         raise SeedError("Need at least one tenant and a non-negative number of customers.")
+    if bulk_load and (
+        connection.vendor != "postgresql" or not getattr(settings, "DATABASE_OWNER", None) or method == "orm"
+    ):
+        raise SeedError("--bulk-load needs PostgreSQL, the COPY writer and DATABASE_OWNER_URL (the schema owner).")
+    if bulk_load and connection.in_atomic_block:
+        raise SeedError("--bulk-load runs its own transaction; call it outside one.")
     report = SeedReport()
     started = time.perf_counter()
     if reset:
@@ -478,7 +495,14 @@ def seed_bench(
             )
         plans.append((institution, spec))
     report.seconds["setup"] = time.perf_counter() - setup_started
-    _load_tenants(plans, use_copy=use_copy, jobs=jobs, seed=seed, report=report, progress=progress)
+    if bulk_load and plans:
+        report.notes.append("bulk load: secondary indexes and constraints rebuilt after the load, as the owner")
+        with owner_connection(), transaction.atomic():
+            with secondary_indexes_deferred(BOOK_MODELS, report.seconds):
+                _load_tenants(plans, use_copy=True, jobs=1, seed=seed, report=report, progress=progress)
+            progress(f"indexes rebuilt in {report.seconds['rebuild']:.1f} s")
+    else:
+        _load_tenants(plans, use_copy=use_copy, jobs=jobs, seed=seed, report=report, progress=progress)
     load_done = time.perf_counter()
     report.seconds["load"] = load_done - setup_started - report.seconds["setup"]
     if analyze:

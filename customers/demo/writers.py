@@ -16,10 +16,12 @@ bulk loads are audited as a job, not per row). Both must run inside ``tenant_con
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import time
 from collections import Counter
+from collections.abc import Iterator
 from decimal import Decimal
 
 import numpy as np
@@ -32,12 +34,14 @@ _NULL = "\\N"
 _STRING = np.dtypes.StringDType()
 
 
-def _columns_for(table: Table) -> list[tuple[models.Field, np.ndarray]]:
+def _columns_for(table: Table, *, include_id: bool = True) -> list[tuple[models.Field, np.ndarray]]:
     """Every concrete field with its values; fields the generator does not know about (a
     column added to the model later) get their default, or NULL when they allow it."""
     n = len(table)
     result = []
     for model_field in table.model._meta.concrete_fields:
+        if model_field.primary_key and not include_id:
+            continue
         values = table.columns.get(model_field.attname)
         if values is None:
             if model_field.has_default():
@@ -98,9 +102,10 @@ def column_text(model_field: models.Field, values: np.ndarray) -> list[str]:
     return text.tolist()
 
 
-def copy_text(table: Table) -> tuple[list[str], str]:
-    """(column names, the rows as COPY text)."""
-    columns = _columns_for(table)
+def copy_text(table: Table, *, include_id: bool = True) -> tuple[list[str], str]:
+    """(column names, the rows as COPY text); without ``include_id`` the primary key is
+    left to the column's default."""
+    columns = _columns_for(table, include_id=include_id)
     rendered = [column_text(model_field, values) for model_field, values in columns]
     body = "\n".join(map("\t".join, zip(*rendered, strict=True)))
     return [model_field.column for model_field, _values in columns], body + "\n" if body else ""
@@ -134,13 +139,19 @@ class CopyWriter:
             self._subject_to_rls = not (row and row[0])
         return self._subject_to_rls
 
-    def insert(self, table: Table) -> None:
+    def insert(self, table: Table, *, returning_ids: bool = True) -> None:
+        """Write ``table``; with ``returning_ids`` (rows other tables will reference) its
+        ``id`` column is filled from the sequence first, else PostgreSQL numbers the rows
+        itself (no round trip for millions of leaf rows such as monthly summaries)."""
         if not len(table):
             table.columns["id"] = np.zeros(0, dtype=np.int64)
             return
         started = time.perf_counter()
-        table.columns["id"] = self.reserve_ids(table.model, len(table))
-        names, body = copy_text(table)
+        if returning_ids:
+            table.columns["id"] = self.reserve_ids(table.model, len(table))
+        else:
+            table.columns.pop("id", None)
+        names, body = copy_text(table, include_id=returning_ids)
         quote = self.connection.ops.quote_name
         target = quote(table.model._meta.db_table)
         column_list = ", ".join(quote(n) for n in names)
@@ -154,15 +165,70 @@ class CopyWriter:
                 cursor.copy_expert(f"COPY {target} ({column_list}) FROM STDIN", io.StringIO(body), size=1 << 20)
                 self.seconds["copy"] += time.perf_counter() - copied
                 return
-            stage = quote(f"seed_stage_{table.model._meta.db_table}")
+            stage = quote(f"seed_stage_{table.model._meta.db_table}{'' if returning_ids else '_noid'}")
             # Temporary and owned by the app role: no RLS, no indexes, no WAL.
-            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} (LIKE {target} INCLUDING DEFAULTS)")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS SELECT {column_list} FROM {target} WITH NO DATA"  # noqa: S608
+            )
             cursor.copy_expert(f"COPY {stage} ({column_list}) FROM STDIN", io.StringIO(body), size=1 << 20)
             inserted = time.perf_counter()
             self.seconds["copy"] += inserted - copied
             cursor.execute(f"INSERT INTO {target} ({column_list}) SELECT {column_list} FROM {stage}")  # noqa: S608
             self.seconds["insert"] += time.perf_counter() - inserted
             cursor.execute(f"TRUNCATE {stage}")
+
+
+# --- bulk-load window (PostgreSQL, table owner) ---------------------------------------------
+
+
+@contextlib.contextmanager
+def secondary_indexes_deferred(model_list, seconds: Counter, using: str = "default") -> Iterator[None]:
+    """Drop the secondary indexes, unique and foreign-key constraints of ``model_list``'s
+    tables for the block and rebuild them afterwards (one sorted build per index and one
+    join per foreign key instead of millions of per-row index insertions and deferred
+    trigger events at commit). The primary keys and CHECK constraints stay.
+
+    Must run inside a transaction as the tables' owner: the drops, the load and the
+    rebuild commit together or not at all (a failed rebuild, such as a duplicate under a
+    unique constraint or a dangling foreign key, rolls the whole load back), and the
+    tables are locked against other sessions until then. ``seconds`` gets ``drop`` and
+    ``rebuild`` timings.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        raise ValueError("secondary_indexes_deferred needs PostgreSQL and an open transaction")
+    tables = [model._meta.db_table for model in model_list]
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), c.contype "
+            "FROM pg_constraint c WHERE c.conrelid = ANY(%s::regclass[]) AND c.contype IN ('f', 'u') "
+            "ORDER BY c.contype DESC, c.conname",
+            [tables],
+        )
+        constraints = cursor.fetchall()  # unique ones first: foreign keys may rely on them
+        cursor.execute(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
+            "ORDER BY 1",
+            [tables],
+        )
+        indexes = cursor.fetchall()
+        for table, name, _definition, _kind in reversed(constraints):
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {name}")
+    seconds["drop"] += time.perf_counter() - started
+    yield
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for _name, definition in indexes:
+            cursor.execute(definition)
+        for table, name, definition, _kind in constraints:
+            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}")
+    seconds["rebuild"] += time.perf_counter() - started
 
 
 # --- ORM ------------------------------------------------------------------------------------
@@ -193,7 +259,7 @@ class OrmWriter:
     def __init__(self, batch_size: int = 1000) -> None:
         self.batch_size = batch_size
 
-    def insert(self, table: Table) -> None:
+    def insert(self, table: Table, *, returning_ids: bool = True) -> None:
         model = table.model
         fields = [f for f in model._meta.concrete_fields if f.attname in table.columns and not f.primary_key]
         values = [python_values(f, table.columns[f.attname]) for f in fields]

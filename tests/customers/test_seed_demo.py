@@ -407,3 +407,66 @@ def test_add_months_clamps_to_the_end_of_the_month():
     dates = np.array(["2024-01-31", "2024-03-31", "2023-12-15"], dtype="datetime64[D]")
     assert generate.add_months(dates, 1).astype(str).tolist() == ["2024-02-29", "2024-04-30", "2024-01-15"]
     assert generate.add_months(dates, -1).astype(str).tolist() == ["2023-12-31", "2024-02-29", "2023-11-15"]
+
+
+# --- bulk load (PostgreSQL, as the owner) ---------------------------------------------------
+
+BOOK_TABLES = ["customers_customer", "customers_holding", "customers_monthlyaccountsummary", "customers_payment"]
+
+
+def _index_and_constraint_definitions() -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE tablename = ANY(%s) "
+            "UNION ALL SELECT conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE conrelid = ANY(%s::regclass[])",
+            [BOOK_TABLES, BOOK_TABLES],
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.mark.django_db
+def test_bulk_load_is_refused_without_postgresql_and_an_owner(settings):
+    settings.DATABASE_OWNER = None
+    with pytest.raises(CommandError, match="--bulk-load needs PostgreSQL"):
+        seed("--bulk-load", customers=10, tenants=1)
+    assert not bench_tenants()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_load_rebuilds_every_index_and_constraint(pg_only, settings):
+    if not settings.DATABASE_OWNER:
+        pytest.skip("needs DATABASE_OWNER_URL")
+    # given the schema's indexes and constraints on the book tables
+    before = _index_and_constraint_definitions()
+    # when a book is bulk-loaded (indexes dropped during the load)
+    seed("--bulk-load", customers=400, tenants=1, months=3)
+    # then the same indexes and constraints exist afterwards, and the book is complete
+    assert _index_and_constraint_definitions() == before
+    (tenant,) = bench_tenants()
+    counts = book_counts(tenant)
+    assert counts["Customer"] == 400 and counts["MonthlyAccountSummary"] > counts["Holding"] > 400
+    assert counts["Payment"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_bulk_load_leaves_no_rows_and_every_index(pg_only, settings, monkeypatch):
+    if not settings.DATABASE_OWNER:
+        pytest.skip("needs DATABASE_OWNER_URL")
+    from customers.demo import seed as seed_module
+
+    before = _index_and_constraint_definitions()
+    original = seed_module.generate.payments
+
+    def broken(*args, **kwargs):
+        original(*args, **kwargs)
+        raise RuntimeError("disk full")
+
+    # when the load fails after customers, holdings and summaries were copied
+    monkeypatch.setattr(seed_module.generate, "payments", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        seed("--bulk-load", customers=200, tenants=1, months=2)
+    # then nothing of the book was written and no index or constraint is missing
+    assert _index_and_constraint_definitions() == before
+    with platform_context():
+        assert not Customer.unscoped.exists() and not MonthlyAccountSummary.unscoped.exists()

@@ -337,3 +337,39 @@ def test_a_run_without_heartbeat_for_hours_no_longer_blocks(book, tenant_a):
         assert stale.status == RunStatus.FAILED
         assert not CustomerScore.objects.filter(run=stale).exists()
         assert fresh.status == RunStatus.QUEUED
+
+
+def test_snapshot_rows_follow_their_customer_without_database_constraints(book, tenant_a, monkeypatch):
+    # given a customer deleted between the run's read and its write-back
+    gone = book["p1"]
+    gone_id = gone.pk
+    original = pipeline.features.read_features
+
+    def read_then_delete(**kwargs):
+        frame = original(**kwargs)
+        with tenant_context(tenant_a.pk):
+            MonthlyAccountSummary.objects.filter(customer=gone).delete()
+            gone.holdings.all().delete()
+            gone.delete()
+        return frame
+
+    monkeypatch.setattr(pipeline.features, "read_features", read_then_delete)
+    run = _run(tenant_a)
+    # then the snapshot holds only the customers that still exist
+    with tenant_context(tenant_a.pk):
+        scored = set(CustomerScore.objects.filter(run=run).values_list("customer_id", flat=True))
+        assert gone_id not in scored
+        assert scored == {c.pk for k, c in book.items() if k != "p1"}
+        assert run.status == RunStatus.SUCCEEDED
+    # when another customer is deleted through the ORM, then its scores go with it
+    monkeypatch.setattr(pipeline.features, "read_features", original)
+    run = _run(tenant_a)
+    with tenant_context(tenant_a.pk):
+        survivor = book["p2"]
+        survivor_id = survivor.pk
+        assert CustomerScore.objects.filter(customer=survivor).count() == 2
+        MonthlyAccountSummary.objects.filter(customer=survivor).delete()
+        survivor.holdings.all().delete()
+        survivor.delete()
+        assert not CustomerScore.objects.filter(customer_id=survivor_id).exists()
+        assert CustomerScore.objects.filter(run=run).count() == 4

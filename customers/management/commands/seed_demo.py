@@ -8,7 +8,7 @@ Default (small, realistic, idempotent; works on SQLite):
 Fast path (vectorised generation; COPY on PostgreSQL, bulk_create elsewhere):
 
     python manage.py seed_demo --customers 1000000 --tenants 10 [--holdings-per-customer 2]
-        [--months 12] [--interactions-per-customer 3] [--consents] [--reset]
+        [--months 12] [--interactions-per-customer 3] [--consents] [--reset] [--bulk-load]
 
 Every user gets the demo password printed at the end (demo data only).
 """
@@ -52,6 +52,12 @@ class Command(BaseCommand):
             help="auto: COPY on PostgreSQL, bulk_create elsewhere.",
         )
         bench.add_argument("--jobs", type=int, default=2, help="Tenants loaded at once (PostgreSQL; default 2).")
+        bench.add_argument(
+            "--bulk-load",
+            action="store_true",
+            help="PostgreSQL, as the owner (DATABASE_OWNER_URL): drop the book tables' secondary indexes and "
+            "constraints during the load and rebuild them before the commit (benchmark databases).",
+        )
         parser.add_argument("--no-analyze", action="store_true", help="Skip VACUUM ANALYZE after the load.")
         parser.add_argument("--report", help="Write counts and timings as JSON to this file.")
 
@@ -94,6 +100,7 @@ class Command(BaseCommand):
             reset=options["reset"],
             method=options["method"],
             jobs=options["jobs"],
+            bulk_load=options["bulk_load"],
             analyze=not options["no_analyze"],
             progress=progress,
         )
