@@ -298,3 +298,19 @@ def test_page_without_two_runs_says_so(org_a, client_for):
     response = client_for(org_a[Role.MARKETING]).get(reverse("segmentation:migration"))
     assert response.status_code == 200
     assert "Se necesitan dos cálculos terminados" in page_text(response)
+
+
+def test_the_schema_documents_the_migration_endpoint(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/scoring-runs/{id}/migration/"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"id", "against", "top"}
+    body = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    fields = set(schema["components"]["schemas"][body]["properties"])
+    assert {"cells", "totals", "gains", "losses", "key_accounts_entered", "key_accounts_left"} <= fields
+
+
+def test_page_in_english(runs, org_a, client_for):
+    client = client_for(org_a[Role.MARKETING])
+    client.post(reverse("set_language"), {"language": "en", "next": reverse("segmentation:migration")})
+    text = page_text(client.get(reverse("segmentation:migration")))
+    assert "Value migration" in text and "Tier migration matrix" in text and "Biggest value gains (top 10)" in text
