@@ -22,7 +22,16 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from customers.api.serializers import TenantPhoneNumberField
-from customers.choices import CustomerKind, HoldingStatus, IdentificationType, LifecycleStatus
+from customers.choices import (
+    CivilStatus,
+    CustomerKind,
+    EconomicSector,
+    Education,
+    HoldingStatus,
+    IdentificationType,
+    IncomeBand,
+    LifecycleStatus,
+)
 from customers.models import validate_currency
 from customers.phones import e164_valid
 
@@ -146,16 +155,24 @@ class Currency(Text):
 
 
 class Choice(Spec):
-    def __init__(self, choices, **kwargs):
+    def __init__(self, choices, *, allow_blank: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.choices = choices
         self.values = frozenset(value for value, _label in choices)
+        self.allow_blank = allow_blank
 
     def drf_field(self) -> serializers.Field:
-        return serializers.ChoiceField(choices=self.choices, **self.drf_kwargs())
+        kwargs = self.drf_kwargs()
+        if self.allow_blank:
+            kwargs["allow_blank"] = True
+        return serializers.ChoiceField(choices=self.choices, **kwargs)
 
     def parse(self, value: Any) -> Any:
-        return value if type(value) is str and value in self.values else SLOW
+        if type(value) is not str:
+            return SLOW
+        if value == "" and self.allow_blank:
+            return ""
+        return value if value in self.values else SLOW
 
 
 class Date(Spec):
@@ -247,6 +264,16 @@ CUSTOMER_FIELDS: dict[str, Spec] = {
     "city": Text(80, allow_blank=True, **_OPTIONAL),
     "birth_date": Date(allow_null=True, **_OPTIONAL),
     "lifecycle_status": Choice(LifecycleStatus.choices, **_OPTIONAL),
+    # Profile (VALOR's features and rule segments read these); all optional, blank clears.
+    "civil_status": Choice(CivilStatus.choices, allow_blank=True, **_OPTIONAL),
+    "children": Integer(min_value=0, max_value=30, allow_null=True, **_OPTIONAL),
+    "education": Choice(Education.choices, allow_blank=True, **_OPTIONAL),
+    "occupation": Text(100, allow_blank=True, **_OPTIONAL),
+    "income_band": Choice(IncomeBand.choices, allow_blank=True, **_OPTIONAL),
+    "stratum": Integer(min_value=1, max_value=6, allow_null=True, **_OPTIONAL),
+    "economic_sector": Choice(EconomicSector.choices, allow_blank=True, **_OPTIONAL),
+    "equity": _money(allow_null=True, min_value=0, **_OPTIONAL),
+    "employees": Integer(min_value=0, allow_null=True, **_OPTIONAL),
 }
 
 HOLDING_FIELDS: dict[str, Spec] = {

@@ -2,8 +2,11 @@
 through the ordinary file import ("portfolio"):
 
 * ``bank_marketing`` — UCI Bank Marketing ``bank.csv`` (CC BY 4.0, ``;``-separated): one
-  customer per row with a savings account holding the row's ``balance`` (euros). The
-  campaign columns (contacts, outcome) are not customer data and are ignored.
+  customer per row with a savings account holding the row's ``balance`` (euros), its
+  ``marital`` status as ``civil_status`` (married, single, divorced; the file's "divorced"
+  also covers widowed) and its ``education`` (primary, secondary, tertiary as university,
+  unknown as "Sin dato"). The campaign columns (contacts, outcome) are not customer data
+  and are ignored.
 * ``credit_default_taiwan`` — UCI "default of credit card clients" ``train.csv``
   (CC BY 4.0): one customer per ``ID`` with a credit card (limit ``LIMIT_BAL``, balance the
   September 2005 bill ``BILL_AMT1``, days past due ``PAY_0`` x 30) and six monthly
@@ -79,9 +82,31 @@ def _identity(numbers: pd.Series, ctx: ImportContext, *, prefix: str, account: s
     }
 
 
+# bank.csv's profile vocabularies -> the customer model's choices ("" = absent).
+BANK_MARKETING_CIVIL_STATUS = {"married": "married", "single": "single", "divorced": "divorced"}
+BANK_MARKETING_EDUCATION = {
+    "primary": "primary",
+    "secondary": "secondary",
+    "tertiary": "university",
+    "unknown": "unknown",
+}
+
+
+def _vocabulary(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    """The file's words as model choices; a word outside ``mapping`` is passed through so
+    the import reports it as an invalid choice of that row, rather than dropping it."""
+    words = values.astype(str).str.strip().str.lower()
+    return words.map(mapping).fillna(values.astype(str).str.strip()).where(words != "", "")
+
+
 def derive_bank_marketing(frame: pd.DataFrame, ctx: ImportContext) -> dict[str, pd.Series]:
     numbers = pd.Series(frame.index - 1, index=frame.index)  # data row number, from 1
-    return _identity(numbers, ctx, prefix="BM", account="AH", bases=BANK_MARKETING_ID_BASE)
+    derived = _identity(numbers, ctx, prefix="BM", account="AH", bases=BANK_MARKETING_ID_BASE)
+    if "marital" in frame.columns:
+        derived["civil_status"] = _vocabulary(frame["marital"], BANK_MARKETING_CIVIL_STATUS)
+    if "education" in frame.columns:
+        derived["education"] = _vocabulary(frame["education"], BANK_MARKETING_EDUCATION)
+    return derived
 
 
 def _whole(values: pd.Series) -> pd.Series:
@@ -126,7 +151,15 @@ BANK_MARKETING = Preset(
         "opened_on": "2008-05-01",
     },
     derive=derive_bank_marketing,
-    derived=("external_id", "identification_type", "identification_number", "last_name", "account_number"),
+    derived=(
+        "external_id",
+        "identification_type",
+        "identification_number",
+        "last_name",
+        "account_number",
+        "civil_status",
+        "education",
+    ),
     prepare=ensure_product("BM-AHORRO", "Cuenta de ahorros (Bank Marketing)", ProductFamily.SAVINGS, "EUR"),
     description=_("Clientes de un banco portugués con su cuenta de ahorros y saldo."),
 )

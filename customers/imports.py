@@ -69,6 +69,15 @@ CUSTOMER_TARGETS = (
     Target("city", _("Ciudad"), aliases=("ciudad",)),
     Target("birth_date", _("Fecha de nacimiento"), kind="date", aliases=("fecha_nacimiento",)),
     Target("lifecycle_status", _("Estado del cliente"), aliases=("estado_cliente",)),
+    Target("civil_status", _("Estado civil"), aliases=("estado_civil",)),
+    Target("children", _("Hijos"), kind="integer", aliases=("hijos", "numero_hijos")),
+    Target("education", _("Nivel educativo"), aliases=("educacion", "nivel_educativo")),
+    Target("occupation", _("Ocupación"), aliases=("ocupacion", "profesion")),
+    Target("income_band", _("Rango de ingresos"), aliases=("rango_ingresos",)),
+    Target("stratum", _("Estrato"), kind="integer", aliases=("estrato",)),
+    Target("economic_sector", _("Sector económico"), aliases=("sector_economico",)),
+    Target("equity", _("Patrimonio"), kind="decimal", aliases=("patrimonio",)),
+    Target("employees", _("Empleados"), kind="integer", aliases=("empleados", "numero_empleados")),
 )
 
 

@@ -8,7 +8,10 @@ How each row (1-based line number ``n`` after the header) becomes data:
 * customer: ``external_id`` ``BANK-<n:05d>``; identification ``cc`` number ``7<n:08d>``
   (nine digits, unique, deterministic); first name = the ``job`` column, last name
   ``Cliente <n>``; ``birth_date`` = 30 June of (``as_of`` year − ``age``) so the age on
-  ``as_of`` (default 2026-11-15) is exactly the file's age; status active.
+  ``as_of`` (default 2026-11-15) is exactly the file's age; status active; ``marital`` as
+  ``civil_status`` and ``education`` as ``education`` with the vocabularies of the
+  ``bank_marketing`` import preset (``customers.import_presets``: tertiary is university,
+  unknown is "Sin dato").
 * accounts: a savings account ``BANK-<n>-AH`` with the file's ``balance`` (EUR, may be
   negative), plus a mortgage ``BANK-<n>-HIP`` when ``housing`` is yes and a consumer loan
   ``BANK-<n>-CON`` when ``loan`` is yes (balance 0: the file has no loan amounts).
@@ -30,6 +33,7 @@ from pathlib import Path
 
 from customers import bulk, services
 from customers.choices import ProductFamily
+from customers.import_presets import BANK_MARKETING_CIVIL_STATUS, BANK_MARKETING_EDUCATION
 from customers.models import Product
 from segmentation.features import window_months
 
@@ -65,6 +69,8 @@ def _customer(n: int, row: dict[str, str], as_of: dt.date) -> dict:
         "last_name": f"Cliente {n}",
         "birth_date": dt.date(as_of.year - int(row["age"]), 6, 30).isoformat(),
         "lifecycle_status": "active",
+        "civil_status": BANK_MARKETING_CIVIL_STATUS.get(row["marital"], ""),
+        "education": BANK_MARKETING_EDUCATION.get(row["education"], ""),
     }
 
 

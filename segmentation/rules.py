@@ -18,7 +18,15 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers.choices import CivilStatus, CustomerKind, EconomicSector, IncomeBand, LifecycleStatus, ProductFamily
+from customers.choices import (
+    CivilStatus,
+    CustomerKind,
+    EconomicSector,
+    Education,
+    IncomeBand,
+    LifecycleStatus,
+    ProductFamily,
+)
 from customers.models import Customer, Holding
 from segmentation.choices import Tier
 from vector_crm.errors import DomainError
@@ -54,6 +62,10 @@ FIELDS: dict[str, RuleField] = {
     "civil_status": RuleField(
         gettext_lazy("Estado civil"), "choice", "customer", "civil_status", tuple(CivilStatus.choices)
     ),
+    "education": RuleField(
+        gettext_lazy("Nivel educativo"), "choice", "customer", "education", tuple(Education.choices)
+    ),
+    "children": RuleField(gettext_lazy("Hijos"), "number", "customer", "children"),
     "economic_sector": RuleField(
         gettext_lazy("Sector económico"), "choice", "customer", "economic_sector", tuple(EconomicSector.choices)
     ),

@@ -12,15 +12,33 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.utils.translation import gettext as _
 
-from customers.models import Holding
+from customers.models import Customer, Holding
 from customers.selectors import visibility_filter
 from segmentation import rules
 from segmentation.choices import RunStatus, SegmentKind, SurveyAttribute
 from segmentation.models import CustomerScore, ScoringRun, Segment, SegmentMembership, SurveyResponse
-from vector_crm.errors import NotFound
+from vector_crm.errors import DomainError, NotFound
 from vector_crm.models import Membership
 
 HISTORY_RUNS = 12
@@ -234,3 +252,185 @@ def customer_value(customer_id: int) -> dict | None:
         .order_by("-run_id")
     )
     return {"score": score, "run": run, "segments": segments, "history": history}
+
+
+# --- value migration between runs ------------------------------------------------------------
+
+MIGRATION_TOP = 10
+# "" in a tier position: the customer is not in that run (new to the book, or gone from it).
+MIGRATION_FROM = ("A", "B", "C", "")
+MIGRATION_TO = ("A", "B", "C", "")
+_CENT = Decimal("0.01")
+
+
+def finished_runs() -> QuerySet[ScoringRun]:
+    """The tenant's succeeded runs, newest first (the ones a migration can compare)."""
+    return ScoringRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-id")
+
+
+def _finished_run(run_id: Any, field: str) -> ScoringRun:
+    run = None
+    if run_id not in (None, "") and str(run_id).isdigit() and len(str(run_id)) <= 18:
+        run = finished_runs().filter(pk=int(run_id)).first()
+    if run is None:
+        raise DomainError(_("«%(field)s» no es un cálculo terminado de esta entidad.") % {"field": field}, field=field)
+    return run
+
+
+def migration_runs(
+    after_id: Any = None, before_id: Any = None, *, after_field: str = "to", before_field: str = "from"
+) -> tuple[ScoringRun, ScoringRun] | None:
+    """``(before, after)``: the runs a migration report compares.
+
+    ``after_id`` defaults to the latest succeeded run, ``before_id`` to the succeeded run
+    preceding ``after``. None when nothing was named and the tenant has fewer than two
+    succeeded runs. A named id that is not a succeeded run of the tenant, the same run
+    twice, or a named ``after`` with no earlier run is a ``DomainError`` naming the field
+    (``after_field`` / ``before_field``).
+    """
+    if after_id in (None, ""):
+        after = latest_run()
+        if after is None:
+            return None
+    else:
+        after = _finished_run(after_id, after_field)
+    if before_id in (None, ""):
+        before = finished_runs().filter(pk__lt=after.pk).first()
+        if before is None:
+            if after_id in (None, ""):
+                return None
+            raise DomainError(_("No hay un cálculo terminado anterior con el cual comparar."), field=before_field)
+    else:
+        before = _finished_run(before_id, before_field)
+    if before.pk == after.pk:
+        raise DomainError(_("Elija dos cálculos distintos."), field=before_field)
+    return before, after
+
+
+def _per_customer(before: ScoringRun, after: ScoringRun, membership: Membership | None) -> QuerySet:
+    """One row per customer scored by either run (and visible to ``membership``): its tier,
+    value and key-account flag in each run ("" / 0 where the run does not have it)."""
+    money = DecimalField(max_digits=18, decimal_places=2)
+
+    def in_run(run: ScoringRun, then, default):
+        return Case(When(run_id=run.pk, then=then), default=default)
+
+    return (
+        CustomerScore.objects.filter(run_id__in=(before.pk, after.pk))
+        .filter(visibility_filter(membership, prefix="customer__"))
+        .order_by()
+        .values("customer_id")
+        .annotate(
+            from_tier=Max(in_run(before, F("tier"), Value(""))),
+            to_tier=Max(in_run(after, F("tier"), Value(""))),
+            value_before=Sum(in_run(before, F("current_value"), Value(Decimal(0))), output_field=money),
+            value_after=Sum(in_run(after, F("current_value"), Value(Decimal(0))), output_field=money),
+            key_before=Max(
+                Case(When(run_id=before.pk, key_account=True, then=Value(1)), default=Value(0)),
+                output_field=IntegerField(),
+            ),
+            key_after=Max(
+                Case(When(run_id=after.pk, key_account=True, then=Value(1)), default=Value(0)),
+                output_field=IntegerField(),
+            ),
+        )
+        .annotate(change=ExpressionWrapper(F("value_after") - F("value_before"), output_field=money))
+    )
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(_CENT)
+
+
+def _matrix(per_customer: QuerySet) -> list[dict]:
+    """The migration cells, from one aggregate query over the per-customer rows."""
+    inner, params = per_customer.values(
+        "customer_id", "from_tier", "to_tier", "value_before", "value_after", "key_before", "key_after"
+    ).query.sql_with_params()
+    sql = f"""
+        SELECT t.from_tier, t.to_tier, COUNT(*), SUM(t.value_before), SUM(t.value_after),
+               SUM(CASE WHEN t.key_before = 0 AND t.key_after = 1 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.key_before = 1 AND t.key_after = 0 THEN 1 ELSE 0 END)
+        FROM ({inner}) t
+        GROUP BY t.from_tier, t.to_tier
+    """  # noqa: S608 - the inner query is the ORM's own SQL, its values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    cells = []
+    for from_tier, to_tier, customers, before, after, entered, left in rows:
+        value_before, value_after = _money(before), _money(after)
+        cells.append(
+            {
+                "from_tier": from_tier or "",
+                "to_tier": to_tier or "",
+                "customers": int(customers),
+                "value_before": value_before,
+                "value_after": value_after,
+                "change": value_after - value_before,
+                "key_entered": int(entered or 0),
+                "key_left": int(left or 0),
+            }
+        )
+    order = {tier: i for i, tier in enumerate(MIGRATION_FROM)}
+    return sorted(cells, key=lambda c: (order[c["from_tier"]], order[c["to_tier"]]))
+
+
+def _movers(rows: QuerySet, limit: int) -> list[dict]:
+    """``rows`` (per-customer rows, already filtered and ordered) with their customers."""
+    picked = list(rows.values("customer_id", "from_tier", "to_tier", "value_before", "value_after", "change")[:limit])
+    names = Customer.objects.in_bulk([row["customer_id"] for row in picked])
+    return [
+        {
+            **row,
+            "customer": names.get(row["customer_id"]),
+            "value_before": _money(row["value_before"]),
+            "value_after": _money(row["value_after"]),
+            "change": _money(row["change"]),
+        }
+        for row in picked
+    ]
+
+
+def value_migration(
+    before: ScoringRun, after: ScoringRun, membership: Membership | None, *, top: int = MIGRATION_TOP
+) -> dict:
+    """How the customers ``membership`` sees moved from run ``before`` to run ``after``.
+
+    * ``cells``: the tier migration matrix, one entry per (from tier, to tier) pair that
+      has customers ("" = not scored by that run: new to the book / gone from it), with
+      the customers, their summed current value in each run and the change; computed by
+      one aggregate query.
+    * ``totals``: the same sums over every cell.
+    * ``key_accounts``: how many entered and left key-account status, and the first
+      ``top`` of each (by value in the run where they are key accounts).
+    * ``gains`` / ``losses``: the ``top`` customers whose value rose / fell the most.
+
+    Customers outside ``membership``'s visibility are left out of every figure.
+    """
+    per_customer = _per_customer(before, after, membership)
+    cells = _matrix(per_customer)
+    totals = {
+        "customers": sum(c["customers"] for c in cells),
+        "value_before": sum((c["value_before"] for c in cells), Decimal("0.00")),
+        "value_after": sum((c["value_after"] for c in cells), Decimal("0.00")),
+        "key_entered": sum(c["key_entered"] for c in cells),
+        "key_left": sum(c["key_left"] for c in cells),
+    }
+    totals["change"] = totals["value_after"] - totals["value_before"]
+    return {
+        "before": before,
+        "after": after,
+        "cells": cells,
+        "totals": totals,
+        "gains": _movers(per_customer.filter(change__gt=0).order_by("-change", "customer_id"), top),
+        "losses": _movers(per_customer.filter(change__lt=0).order_by("change", "customer_id"), top),
+        "key_accounts_entered": _movers(
+            per_customer.filter(key_before=0, key_after=1).order_by("-value_after", "customer_id"),
+            top,
+        ),
+        "key_accounts_left": _movers(
+            per_customer.filter(key_before=1, key_after=0).order_by("-value_before", "customer_id"),
+            top,
+        ),
+    }

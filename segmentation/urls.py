@@ -11,4 +11,5 @@ urlpatterns = [
     path("portfolio/", views.portfolio, name="portfolio"),
     path("runs/", views.run_list, name="run_list"),
     path("runs/start/", views.run_start, name="run_start"),
+    path("migration/", views.migration, name="migration"),
 ]

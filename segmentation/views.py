@@ -1,10 +1,13 @@
 """Browser UI of VALOR: overview, segment builder with a live count, segment detail with
-charts and the performance quadrant, the portfolio ranked by priority, scoring runs.
+charts and the performance quadrant, the portfolio ranked by priority, scoring runs and the
+value migration between two runs.
 
 Reads go through ``selectors`` (tenant, visibility), writes through ``services``.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -21,6 +24,7 @@ from vector_crm.views import member_required
 BUILDER_ROWS = 4
 MEMBERS_SHOWN = 50
 PORTFOLIO_SHOWN = 100
+MIGRATION_RUNS_LISTED = 50
 
 
 def _segment_rows(segments) -> list[dict]:
@@ -173,3 +177,54 @@ def run_start(request):
     except DomainError as error:
         messages.error(request, error.message)
     return redirect("segmentation:run_list")
+
+
+# Keys of the migration matrix's rows and columns ("" in the selector: not in that run).
+_MIGRATION_ROW_KEYS = {"A": "A", "B": "B", "C": "C", "": "new"}
+_MIGRATION_COL_KEYS = {"A": "A", "B": "B", "C": "C", "": "gone"}
+
+
+def _migration_grid(cells: list[dict]) -> dict:
+    """The matrix as rows (from tier) x columns (to tier), with row and column totals."""
+    by_pair = {(c["from_tier"], c["to_tier"]): c for c in cells}
+
+    def total(group: list[dict]) -> dict:
+        return {
+            "customers": sum(c["customers"] for c in group),
+            "value_before": sum((c["value_before"] for c in group), Decimal("0.00")),
+            "value_after": sum((c["value_after"] for c in group), Decimal("0.00")),
+            "change": sum((c["change"] for c in group), Decimal("0.00")),
+        }
+
+    rows = []
+    for from_tier, row_key in _MIGRATION_ROW_KEYS.items():
+        group = [by_pair[(from_tier, t)] for t in _MIGRATION_COL_KEYS if (from_tier, t) in by_pair]
+        row_cells = [
+            {"key": f"{row_key}-{col_key}", "cell": by_pair.get((from_tier, to_tier))}
+            for to_tier, col_key in _MIGRATION_COL_KEYS.items()
+        ]
+        rows.append({"tier": from_tier, "key": row_key, "cells": row_cells, "total": total(group)})
+    columns = [
+        {"tier": to_tier, "key": col_key, "total": total([c for c in cells if c["to_tier"] == to_tier])}
+        for to_tier, col_key in _MIGRATION_COL_KEYS.items()
+    ]
+    return {"rows": rows, "columns": columns}
+
+
+@member_required("segments.view")
+@require_GET
+def migration(request):
+    """Value migration between two succeeded runs (default: the latest two) for the
+    customers the member sees: tier matrix, key accounts in and out, biggest movers."""
+    runs = list(selectors.finished_runs()[:MIGRATION_RUNS_LISTED])
+    context: dict = {"runs": runs, "report": None, "error": None, "top": selectors.MIGRATION_TOP}
+    status = 200
+    try:
+        pair = selectors.migration_runs(request.GET.get("to"), request.GET.get("from"))
+    except DomainError as error:
+        context["error"], pair, status = error, None, 400
+    if pair is not None:
+        report = selectors.value_migration(*pair, request.membership)
+        context["report"] = report
+        context["grid"] = _migration_grid(report["cells"])
+    return render(request, "segmentation/migration.html", context, status=status)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -23,6 +24,7 @@ from segmentation.filters import CustomerScoreFilterSet, SegmentFilterSet
 from segmentation.models import CustomerScore, ScoringRun, Segment, SurveyResponse
 from vector_crm.api.base import TenantScopedViewSet
 from vector_crm.api.pagination import CreatedCursorPagination
+from vector_crm.errors import DomainError
 
 
 class SegmentSerializer(serializers.ModelSerializer):
@@ -114,6 +116,72 @@ class ScoringRunSerializer(serializers.ModelSerializer):
     def get_progress(self, run: ScoringRun) -> int:
         """Percent done (the job's progress)."""
         return run.job.percent if run.job_id and run.job else (100 if run.status == "succeeded" else 0)
+
+
+class MigrationCellSerializer(serializers.Serializer):
+    from_tier = serializers.CharField(
+        allow_null=True, help_text="Tier in the earlier run; null: not scored then (new)."
+    )
+    to_tier = serializers.CharField(allow_null=True, help_text="Tier in this run; null: not scored now (gone).")
+    customers = serializers.IntegerField()
+    value_before = serializers.DecimalField(max_digits=20, decimal_places=2)
+    value_after = serializers.DecimalField(max_digits=20, decimal_places=2)
+    change = serializers.DecimalField(max_digits=20, decimal_places=2)
+    key_entered = serializers.IntegerField(help_text="Customers of the cell that became key accounts.")
+    key_left = serializers.IntegerField(help_text="Customers of the cell that stopped being key accounts.")
+
+
+class MigrationTotalsSerializer(serializers.Serializer):
+    customers = serializers.IntegerField()
+    value_before = serializers.DecimalField(max_digits=20, decimal_places=2)
+    value_after = serializers.DecimalField(max_digits=20, decimal_places=2)
+    change = serializers.DecimalField(max_digits=20, decimal_places=2)
+    key_entered = serializers.IntegerField()
+    key_left = serializers.IntegerField()
+
+
+class MoverSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(source="customer_id")
+    customer_name = serializers.SerializerMethodField()
+    from_tier = serializers.SerializerMethodField()
+    to_tier = serializers.SerializerMethodField()
+    value_before = serializers.DecimalField(max_digits=20, decimal_places=2)
+    value_after = serializers.DecimalField(max_digits=20, decimal_places=2)
+    change = serializers.DecimalField(max_digits=20, decimal_places=2)
+
+    def get_customer_name(self, row: dict) -> str:
+        return row["customer"].display_name if row["customer"] else ""
+
+    def get_from_tier(self, row: dict) -> str | None:
+        return row["from_tier"] or None
+
+    def get_to_tier(self, row: dict) -> str | None:
+        return row["to_tier"] or None
+
+
+class MigrationSerializer(serializers.Serializer):
+    """Value migration from the run ``against`` to the run ``run`` (customers the caller sees)."""
+
+    run = serializers.IntegerField(source="after.pk")
+    run_as_of = serializers.DateField(source="after.as_of")
+    against = serializers.IntegerField(source="before.pk")
+    against_as_of = serializers.DateField(source="before.as_of")
+    cells = MigrationCellSerializer(many=True)
+    totals = MigrationTotalsSerializer()
+    gains = MoverSerializer(many=True)
+    losses = MoverSerializer(many=True)
+    key_accounts_entered = MoverSerializer(many=True)
+    key_accounts_left = MoverSerializer(many=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for cell in data["cells"]:
+            cell["from_tier"] = cell["from_tier"] or None
+            cell["to_tier"] = cell["to_tier"] or None
+        return data
+
+
+MIGRATION_TOP_MAX = 100
 
 
 class ScorePagination(CreatedCursorPagination):
@@ -220,10 +288,46 @@ class ScoringRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
     serializer_class = ScoringRunSerializer
     permission_family = "segments"
     lookup_value_regex = r"\d+"
-    action_capabilities = {"create": "scoring.run"}
+    action_capabilities = {"create": "scoring.run", "migration": "segments.view"}
 
     def scoped_queryset(self):
         return selectors.run_list()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "against",
+                int,
+                description="The earlier succeeded run to compare with (default: the one before this run).",
+            ),
+            OpenApiParameter(
+                "top",
+                int,
+                description=f"How many customers each list shows (default {selectors.MIGRATION_TOP}, "
+                f"at most {MIGRATION_TOP_MAX}).",
+            ),
+        ],
+        responses=MigrationSerializer,
+    )
+    @action(detail=True, methods=["get"], serializer_class=MigrationSerializer, filter_backends=[])
+    def migration(self, request, pk=None):
+        """Value migration between two succeeded runs: the tier migration matrix (customers
+        and current value before and after per from-tier x to-tier), customers that entered
+        or left key-account status, and the biggest value gains and losses. Only customers
+        the caller sees count."""
+        run = self.get_object()
+        top = request.query_params.get("top", "")
+        if top and not (top.isdigit() and 1 <= int(top) <= MIGRATION_TOP_MAX):
+            raise DomainError(
+                _("«top» debe ser un entero entre 1 y %(max)d.") % {"max": MIGRATION_TOP_MAX}, field="top"
+            )
+        before, after = selectors.migration_runs(
+            run.pk, request.query_params.get("against"), after_field="id", before_field="against"
+        )
+        report = selectors.value_migration(
+            before, after, self.membership, top=int(top) if top else selectors.MIGRATION_TOP
+        )
+        return Response(MigrationSerializer(report).data)
 
     def perform_create(self, serializer):
         serializer.instance = services.scoring_run_start(

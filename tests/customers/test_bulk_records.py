@@ -69,7 +69,22 @@ PHONE_VALUES = [
     "+999999999",
     "+5216141234567",
 ]
-CHOICE_VALUES = ["cc", "nit", "CC", "", None, 1, "passport", "person", "company", "active"]
+CHOICE_VALUES = [
+    "cc",
+    "nit",
+    "CC",
+    "",
+    None,
+    1,
+    "passport",
+    "person",
+    "company",
+    "active",
+    "married",
+    "university",
+    "4to8",
+    " married",
+]
 CURRENCY_VALUES = ["COP", "USD", "XXZ", "cop", "", None, "COPX"]
 
 
