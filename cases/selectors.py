@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cases import sla
@@ -119,7 +120,11 @@ def calendar_holidays(cal: sla.BusinessCalendar, start: dt.date, days: int = 365
     end = start + dt.timedelta(days=days - 1)
     names: dict[dt.date, str] = {}
     if cal.country:
-        country = holidays_lib.country_holidays(cal.country, years=range(start.year, end.year + 1))
+        years = range(start.year, end.year + 1)
+        supported = holidays_lib.country_holidays(cal.country).supported_languages
+        # The holiday names in the viewer's language when the library has it ("es", "en_US").
+        language = next((lang for lang in supported if lang.split("_")[0] == (get_language() or "es")[:2]), None)
+        country = holidays_lib.country_holidays(cal.country, years=years, language=language)
         names.update({day: str(name) for day, name in country.items() if start <= day <= end})
     for day in cal.extra_holidays:
         if start <= day <= end:

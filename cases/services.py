@@ -769,7 +769,8 @@ def business_calendar_set(
     holidays = _clean_extra_holidays(extra_holidays)
     zone = _clean_timezone(timezone) if timezone is not None else None
     country = _clean_country(holiday_country) if holiday_country is not None else None
-    calendar, _created = BusinessCalendar.objects.get_or_create(tenant_id=require_tenant_id())
+    # One save (one audit entry): a new calendar is created with its values.
+    calendar = BusinessCalendar.objects.first() or BusinessCalendar(tenant_id=require_tenant_id())
     calendar.hours = clean_hours
     calendar.extra_holidays = holidays
     if zone is not None:
