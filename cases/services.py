@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from cases import sla
 from cases.choices import (
@@ -668,13 +668,13 @@ def case_type_delete(*, actor=None, membership: Membership | None = None, case_t
 
 
 WEEKDAY_NAMES = {
-    0: _lazy("lunes"),
-    1: _lazy("martes"),
-    2: _lazy("miércoles"),
-    3: _lazy("jueves"),
-    4: _lazy("viernes"),
-    5: _lazy("sábado"),
-    6: _lazy("domingo"),
+    0: gettext_lazy("lunes"),
+    1: gettext_lazy("martes"),
+    2: gettext_lazy("miércoles"),
+    3: gettext_lazy("jueves"),
+    4: gettext_lazy("viernes"),
+    5: gettext_lazy("sábado"),
+    6: gettext_lazy("domingo"),
 }
 
 
