@@ -8,6 +8,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from cases import selectors, services
@@ -175,3 +176,16 @@ def test_calendars_are_per_tenant(org_a, org_b, client_for):
     with tenant_context(org_b.tenant.pk):
         assert not BusinessCalendar.objects.exists()
         assert selectors.tenant_calendar().extra_holidays == frozenset()
+
+
+def test_page_in_english(org_a, client_for):
+    client = client_for(org_a["tenant_admin"])
+    client.post(reverse("set_language"), {"language": "en", "next": URL})
+    response = client.get(URL, {"start": "2026-01-09T17:30", "business_hours": "8"})
+    text = page_text(response)
+    assert response["Content-Language"] == "en"
+    assert "Business calendar" in text and "Holidays in the next 12 months" in text and "Monday" in text
+    assert "Christmas" in text  # the library's English names
+    assert "with 8 business hours it falls due on" in text
+    bad = client.post(URL, {"day_0": "17:00-08:00"})
+    assert bad.context["form"].errors["day_0"] == ["The interval 17:00-08:00 ends before it starts."]
