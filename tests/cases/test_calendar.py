@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cases import selectors, services
 from cases.models import BusinessCalendar
@@ -178,6 +178,14 @@ def test_calendars_are_per_tenant(org_a, org_b, client_for):
         assert selectors.tenant_calendar().extra_holidays == frozenset()
 
 
+@pytest.fixture
+def _restore_language():
+    # The locale middleware leaves the last request's language active in this thread.
+    with translation.override(translation.get_language()):
+        yield
+
+
+@pytest.mark.usefixtures("_restore_language")
 def test_page_in_english(org_a, client_for):
     client = client_for(org_a["tenant_admin"])
     client.post(reverse("set_language"), {"language": "en", "next": URL})
