@@ -201,10 +201,10 @@ def team_members_for_board(membership: Membership | None):
 
 TRIAGE_JOB_KIND = "cases.train_triage"  # cases.jobs.TRAIN_TRIAGE
 
-# Fitted models loaded from ``TriageModel`` rows: (tenant id, row id) -> Triage. A row is
-# never changed after it is written, so its id is its version; a newer row replaces the
-# tenant's entry. Keyed by tenant too, so a tenant can only ever reach its own model.
-_TRIAGE_MODELS: dict[int, tuple[int, object]] = {}
+# Fitted models loaded from ``TriageModel`` rows: tenant id -> ((row id, trained_at), Triage).
+# A row is never changed after it is written, so (id, trained_at) is its version; a newer
+# row replaces the tenant's entry. Keyed by tenant, so a tenant only ever reaches its own.
+_TRIAGE_MODELS: dict[int, tuple[tuple, object]] = {}
 
 
 def _triage_cases() -> QuerySet[Case]:
@@ -237,19 +237,22 @@ def triage_job_latest():
 
 def _load_triage(tenant_id: int):
     """The tenant's newest model, unpickled once per model version per process."""
-    current = TriageModel.objects.filter(tenant_id=tenant_id).order_by("-trained_at", "-id").values_list("pk").first()
+    current = (
+        TriageModel.objects.filter(tenant_id=tenant_id).order_by("-trained_at", "-id").values_list("pk", "trained_at")
+    ).first()
     if current is None:
         return None, None
     model_id = current[0]
     cached = _TRIAGE_MODELS.get(tenant_id)
-    if cached is None or cached[0] != model_id:
+    # (id, trained_at) is the version: an id alone may come back after a rolled-back insert.
+    if cached is None or cached[0] != current:
         import io
 
         import joblib
 
         row = TriageModel.objects.filter(tenant_id=tenant_id, pk=model_id).values_list("pipeline", flat=True).get()
         # Written only by this tenant's own training job (cases.services.triage_model_train).
-        _TRIAGE_MODELS[tenant_id] = (model_id, joblib.load(io.BytesIO(bytes(row))))
+        _TRIAGE_MODELS[tenant_id] = (current, joblib.load(io.BytesIO(bytes(row))))
     return model_id, _TRIAGE_MODELS[tenant_id][1]
 
 
