@@ -1,15 +1,16 @@
 """Django admin of CASOS for tenant admins: case types and SLA policies go through
-``cases.services``; the calendar is edited in place; cases are read-only here (they
-change through their lifecycle on the case page and the API)."""
+``cases.services``; the calendar (edited on its page, ``cases:calendar``, through
+``services.business_calendar_set``), cases (they change through their lifecycle on the case
+page and the API) and triage models (written by their training job) are read-only here."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
 from cases import services
-from cases.models import BusinessCalendar, Case, CaseType, SlaPolicy
+from cases.models import BusinessCalendar, Case, CaseType, SlaPolicy, TriageModel
 from customers.admin import ServiceAdmin
-from vector_crm.admin import ReadOnlyAdminMixin, TenantAdminMixin
+from vector_crm.admin import ReadOnlyAdminMixin
 
 
 @admin.register(CaseType)
@@ -31,8 +32,14 @@ class SlaPolicyAdmin(ServiceAdmin):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(TenantAdminMixin, admin.ModelAdmin):
-    list_display = ["tenant"]
+class BusinessCalendarAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["tenant", "timezone", "holiday_country"]
+
+
+@admin.register(TriageModel)
+class TriageModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["trained_at", "n_samples", "accuracy", "folds", "job"]
+    exclude = ["pipeline"]
 
 
 @admin.register(Case)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import ALLOWED_TRANSITIONS, CaseChannel, ExceptionType, PqrsType, Priority, Status
@@ -35,6 +36,15 @@ class CaseIntakeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["case_type"].queryset = case_types
         self.fields["team"].queryset = Team.objects.order_by("name")
+        # As the description is typed, the institution's triage model suggests category and queue.
+        self.fields["description"].widget.attrs.update(
+            {
+                "hx-post": reverse_lazy("cases:triage_suggest"),
+                "hx-trigger": "keyup changed delay:500ms, change",
+                "hx-target": "#triage-suggestion",
+                "hx-swap": "outerHTML",
+            }
+        )
 
     def service_data(self, customer: Customer | None) -> dict:
         data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "") and k != "customer"}
@@ -99,3 +109,121 @@ class SlaPolicyForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["case_type"].queryset = CaseType.objects.order_by("name")
+
+
+WEEKDAY_LABELS = [
+    _("Lunes"),
+    _("Martes"),
+    _("Miércoles"),
+    _("Jueves"),
+    _("Viernes"),
+    _("Sábado"),
+    _("Domingo"),
+]
+
+
+def _interval_text(intervals) -> str:
+    return ", ".join(f"{a}-{b}" for a, b in intervals or [])
+
+
+class BusinessCalendarForm(forms.Form):
+    """The tenant's business calendar: per weekday its working intervals ("08:00-12:00,
+    14:00-18:00"; empty: closed), the time zone and holiday country (blank: the
+    institution's), and the institution's own non-working days (one date a line)."""
+
+    timezone = forms.ChoiceField(label=_("Zona horaria"), required=False)
+    holiday_country = forms.ChoiceField(label=_("País de los festivos"), required=False)
+    extra_holidays = forms.CharField(
+        label=_("Días no hábiles propios (AAAA-MM-DD, uno por línea)"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        import zoneinfo
+
+        import holidays as holidays_lib
+
+        super().__init__(*args, **kwargs)
+        for weekday, label in enumerate(WEEKDAY_LABELS):
+            self.fields[f"day_{weekday}"] = forms.CharField(
+                label=label,
+                required=False,
+                help_text=_("Intervalos HH:MM-HH:MM separados por comas; vacío: cerrado."),
+            )
+        zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV")))
+        self.fields["timezone"].choices = [("", _("La de la entidad (%(v)s)") % {"v": tenant.timezone})] + [
+            (z, z) for z in zones
+        ]
+        countries = sorted(c for c in holidays_lib.list_supported_countries() if len(c) == 2)
+        self.fields["holiday_country"].choices = [
+            ("", _("El de la entidad (%(v)s)") % {"v": tenant.holiday_country or "—"})
+        ] + [(c, c) for c in countries]
+
+    @classmethod
+    def initial_from(cls, stored) -> dict:
+        from cases import sla
+
+        hours = stored.hours if stored and stored.hours else sla.hours_to_raw(sla.DEFAULT_HOURS)
+        initial = {f"day_{d}": _interval_text(hours.get(str(d))) for d in range(7)}
+        if stored is not None:
+            initial.update(
+                timezone=stored.timezone,
+                holiday_country=stored.holiday_country,
+                extra_holidays="\n".join(stored.extra_holidays or []),
+            )
+        return initial
+
+    def _clean_day(self, weekday: int) -> list[list[str]]:
+        import datetime as dt
+
+        raw = (self.cleaned_data.get(f"day_{weekday}") or "").strip()
+        intervals = []
+        for part in filter(None, (p.strip() for p in raw.replace(";", ",").split(","))):
+            pieces = [p.strip() for p in part.split("-")]
+            try:
+                start, end = (dt.time.fromisoformat(p) for p in pieces)
+            except ValueError:
+                raise forms.ValidationError(
+                    _("«%(v)s» no es un intervalo HH:MM-HH:MM.") % {"v": part}, code="interval"
+                ) from None
+            if not start < end:
+                raise forms.ValidationError(
+                    _("El intervalo %(v)s termina antes de empezar.") % {"v": part}, code="interval"
+                )
+            intervals.append([start.strftime("%H:%M"), end.strftime("%H:%M")])
+        return intervals
+
+    def clean(self):
+        cleaned = super().clean()
+        hours = {}
+        for weekday in range(7):
+            try:
+                hours[str(weekday)] = self._clean_day(weekday)
+            except forms.ValidationError as exc:
+                self.add_error(f"day_{weekday}", exc)
+        cleaned["hours"] = hours
+        cleaned["extra_holidays_list"] = [
+            line.strip() for line in (cleaned.get("extra_holidays") or "").splitlines() if line.strip()
+        ]
+        return cleaned
+
+    def service_data(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "hours": data["hours"],
+            "extra_holidays": data["extra_holidays_list"],
+            "timezone": data.get("timezone") or "",
+            "holiday_country": data.get("holiday_country") or "",
+        }
+
+
+class DuePreviewForm(forms.Form):
+    """ "When would this fall due": a start (local time of the calendar) plus N business hours."""
+
+    start = forms.DateTimeField(
+        label=_("Inicio"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    business_hours = forms.DecimalField(
+        label=_("Horas hábiles"), min_value=0, max_value=10000, decimal_places=2, initial=8
+    )

@@ -93,11 +93,15 @@ class SlaPolicy(TenantModel):
 
 
 class BusinessCalendar(TenantModel):
-    """The tenant's working week (``hours``: weekday "0".."6" -> [["08:00", "17:00"], ...])
-    and its own holidays, on top of the country calendar of ``Tenant.holiday_country``."""
+    """The tenant's working week (``hours``: weekday "0".."6" -> [["08:00", "17:00"], ...];
+    a weekday left out is closed, several intervals are split hours) and its own holidays,
+    on top of a country's public holidays. ``timezone`` and ``holiday_country`` override the
+    tenant's (``Tenant.timezone`` / ``Tenant.holiday_country``) when set."""
 
     hours = models.JSONField(_("working hours"), default=dict)
     extra_holidays = models.JSONField(_("additional holidays"), default=list, blank=True)
+    timezone = models.CharField(_("time zone"), max_length=64, blank=True)
+    holiday_country = models.CharField(_("holiday calendar country"), max_length=2, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="businesscalendar_one_per_tenant")]
@@ -352,3 +356,26 @@ class CaseAttachment(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TriageModel(TenantModel):
+    """A complaint-triage classifier trained on one tenant's own closed complaints by the
+    ``cases.train_triage`` job: the fitted pipeline (``cases.triage.Triage``, pickled by
+    joblib; written only by that job), when and on how many cases it was trained, its
+    5-fold cross-validated accuracy for the category, and the categories it knows. The
+    newest row of a tenant is the one intake suggestions use."""
+
+    trained_at = models.DateTimeField(_("trained at"))
+    n_samples = models.PositiveIntegerField(_("training cases"))
+    accuracy = models.FloatField(_("cross-validated accuracy"), null=True, blank=True)
+    folds = models.PositiveSmallIntegerField(_("folds"), default=5)
+    classes = models.JSONField(_("categories"), default=list, blank=True)
+    pipeline = models.BinaryField(_("serialized model"))
+    job = models.ForeignKey("vector_crm.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-trained_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-trained_at"], name="triagemodel_tenant_trained_idx")]
+
+    def __str__(self) -> str:
+        return f"triage model {self.pk} of {self.tenant_id}"

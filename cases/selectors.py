@@ -14,10 +14,12 @@ from collections import defaultdict
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from cases import sla
 from cases.choices import OPEN_STATUSES, ApprovalStatus, CaseKind, EventKind
-from cases.models import BusinessCalendar, Case, CaseEvent, CaseType, Escalation, SlaPolicy
+from cases.models import BusinessCalendar, Case, CaseEvent, CaseType, Escalation, SlaPolicy, TriageModel
 from cases.permissions import Viewer
 from customers.selectors import visibility_filter
 from vector_crm.errors import DomainError, NotFound
@@ -126,9 +128,33 @@ def tenant_calendar(tenant_id: int | None = None) -> sla.BusinessCalendar:
     stored = BusinessCalendar.objects.filter(tenant_id=tenant_id).first()
     hours = sla.parse_hours(stored.hours) if stored and stored.hours else dict(sla.DEFAULT_HOURS)
     extra = frozenset(dt.date.fromisoformat(d) for d in (stored.extra_holidays if stored else []))
-    return sla.BusinessCalendar(
-        timezone=tenant.timezone, hours=hours, country=tenant.holiday_country or None, extra_holidays=extra
-    )
+    zone = (stored.timezone if stored else "") or tenant.timezone
+    country = (stored.holiday_country if stored else "") or tenant.holiday_country
+    return sla.BusinessCalendar(timezone=zone, hours=hours, country=country or None, extra_holidays=extra)
+
+
+def calendar_holidays(cal: sla.BusinessCalendar, start: dt.date, days: int = 365) -> list[dict]:
+    """The holidays of ``cal`` from ``start`` for ``days`` days, in order: date, name (the
+    country's, or "the institution's own"), and whether it falls on a working weekday (a
+    day whose working hours the SLA clock skips)."""
+    import holidays as holidays_lib
+
+    end = start + dt.timedelta(days=days - 1)
+    names: dict[dt.date, str] = {}
+    if cal.country:
+        years = range(start.year, end.year + 1)
+        supported = holidays_lib.country_holidays(cal.country).supported_languages
+        # The holiday names in the viewer's language when the library has it ("es", "en_US").
+        language = next((lang for lang in supported if lang.split("_")[0] == (get_language() or "es")[:2]), None)
+        country = holidays_lib.country_holidays(cal.country, years=years, language=language)
+        names.update({day: str(name) for day, name in country.items() if start <= day <= end})
+    for day in cal.extra_holidays:
+        if start <= day <= end:
+            names.setdefault(day, "")
+    return [
+        {"date": day, "name": name, "own": day in cal.extra_holidays, "skips_work": bool(cal.hours.get(day.weekday()))}
+        for day, name in sorted(names.items())
+    ]
 
 
 # --- The supervisor's escalation board ----------------------------------------------------
@@ -229,36 +255,71 @@ def team_members_for_board(membership: Membership | None):
 
 # --- Triage ---------------------------------------------------------------------------------
 
+TRIAGE_JOB_KIND = "cases.train_triage"  # cases.jobs.TRAIN_TRIAGE
+
+# Fitted models loaded from ``TriageModel`` rows: tenant id -> ((row id, trained_at), Triage).
+# A row is never changed after it is written, so (id, trained_at) is its version; a newer
+# row replaces the tenant's entry. Keyed by tenant, so a tenant only ever reaches its own.
 _TRIAGE_MODELS: dict[int, tuple[tuple, object]] = {}
 
 
-def triage_training_set() -> tuple[list[str], list[str], list[int | None], tuple]:
-    """The current tenant's closed complaints with a narrative: texts, categories, queues,
-    and a version key (count, newest id) that changes when the set does."""
-    rows = list(
-        Case.objects.filter(kind=CaseKind.COMPLAINT, status="closed")
-        .exclude(description="")
-        .exclude(category="")
-        .order_by("pk")
-        .values_list("pk", "description", "category", "team_id")
-    )
-    version = (len(rows), rows[-1][0] if rows else 0)
-    return [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], version
+def _triage_cases() -> QuerySet[Case]:
+    return Case.objects.filter(kind=CaseKind.COMPLAINT, status="closed").exclude(description="").exclude(category="")
+
+
+def triage_training_size() -> tuple[int, int]:
+    """How many closed complaints the current tenant could train on, in how many categories."""
+    totals = _triage_cases().aggregate(n=Count("id"), categories=Count("category", distinct=True))
+    return totals["n"], totals["categories"]
+
+
+def triage_training_set() -> tuple[list[str], list[str], list[int | None]]:
+    """The current tenant's closed complaints with a narrative and a category, oldest
+    first: texts, categories, queues (team ids)."""
+    rows = list(_triage_cases().order_by("pk").values_list("description", "category", "team_id"))
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
+def triage_model_current() -> TriageModel | None:
+    """The current tenant's newest trained model (without its pipeline bytes)."""
+    return TriageModel.objects.defer("pipeline").order_by("-trained_at", "-id").first()
+
+
+def triage_job_latest():
+    from vector_crm.models import Job
+
+    return Job.objects.filter(kind=TRIAGE_JOB_KIND).order_by("-created_at", "-id").first()
+
+
+def _load_triage(tenant_id: int):
+    """The tenant's newest model, unpickled once per model version per process."""
+    current = (
+        TriageModel.objects.filter(tenant_id=tenant_id).order_by("-trained_at", "-id").values_list("pk", "trained_at")
+    ).first()
+    if current is None:
+        return None, None
+    model_id = current[0]
+    cached = _TRIAGE_MODELS.get(tenant_id)
+    # (id, trained_at) is the version: an id alone may come back after a rolled-back insert.
+    if cached is None or cached[0] != current:
+        import io
+
+        import joblib
+
+        row = TriageModel.objects.filter(tenant_id=tenant_id, pk=model_id).values_list("pipeline", flat=True).get()
+        # Written only by this tenant's own training job (cases.services.triage_model_train).
+        _TRIAGE_MODELS[tenant_id] = (current, joblib.load(io.BytesIO(bytes(row))))
+    return model_id, _TRIAGE_MODELS[tenant_id][1]
 
 
 def case_triage(narrative: str) -> dict:
-    """Suggested category and queue for a new complaint, from a classifier trained on the
-    current tenant's own closed complaints (retrained when they change; kept in memory)."""
-    from cases import triage
-
+    """Suggested category and queue for a new complaint, from the classifier the training
+    job stored for the current tenant (trained on its own closed complaints)."""
     tenant_id = require_tenant_id()
-    texts, categories, queues, version = triage_training_set()
-    cached = _TRIAGE_MODELS.get(tenant_id)
-    if cached is None or cached[0] != version:
-        try:
-            model = triage.train(texts, categories, queues)
-        except ValueError as exc:
-            raise DomainError(str(exc), field="narrative") from None
-        _TRIAGE_MODELS[tenant_id] = (version, model)
-    _version, model = _TRIAGE_MODELS[tenant_id]
-    return {**model.suggest(narrative), "trained_on": model.trained_on}
+    model_id, model = _load_triage(tenant_id)
+    if model is None:
+        raise DomainError(
+            _("Aún no hay un clasificador entrenado para esta entidad: entrénelo desde Políticas de ANS."),
+            field="narrative",
+        )
+    return {**model.suggest(narrative), "trained_on": model.trained_on, "model": model_id}

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases import sla
 from cases.choices import (
@@ -700,19 +701,186 @@ def case_type_delete(*, actor=None, membership: Membership | None = None, case_t
     case_type.delete()
 
 
+WEEKDAY_NAMES = {
+    0: gettext_lazy("lunes"),
+    1: gettext_lazy("martes"),
+    2: gettext_lazy("miércoles"),
+    3: gettext_lazy("jueves"),
+    4: gettext_lazy("viernes"),
+    5: gettext_lazy("sábado"),
+    6: gettext_lazy("domingo"),
+}
+
+
+def _clean_hours(hours: dict) -> dict[str, list[list[str]]]:
+    """Working hours as stored: weekday "0".."6" -> sorted [["HH:MM", "HH:MM"], ...]; a day
+    without intervals is closed. Errors name the field ``hours`` and the weekday."""
+    if not isinstance(hours, dict):
+        raise DomainError(_("Horario inválido."), field="hours")
+    cleaned: dict[str, list[list[str]]] = {}
+    for key, intervals in hours.items():
+        try:
+            weekday = int(key)
+        except (TypeError, ValueError):
+            weekday = -1
+        if not 0 <= weekday <= 6:
+            raise DomainError(_("Día de la semana inválido: %(d)s.") % {"d": key}, field="hours")
+        day = str(WEEKDAY_NAMES[weekday])
+        parsed = []
+        for interval in intervals or []:
+            try:
+                start, end = (dt.time.fromisoformat(str(v)) for v in interval)
+            except (TypeError, ValueError):
+                raise DomainError(
+                    _("%(day)s: «%(v)s» no es un intervalo HH:MM-HH:MM.") % {"day": day, "v": interval}, field="hours"
+                ) from None
+            if not start < end:
+                raise DomainError(
+                    _("%(day)s: el intervalo %(a)s-%(b)s termina antes de empezar.")
+                    % {"day": day, "a": start.strftime("%H:%M"), "b": end.strftime("%H:%M")},
+                    field="hours",
+                )
+            parsed.append((start, end))
+        parsed.sort()
+        for (_a, previous_end), (next_start, _b) in zip(parsed, parsed[1:], strict=False):
+            if next_start < previous_end:
+                raise DomainError(_("%(day)s: los intervalos se superponen.") % {"day": day}, field="hours")
+        if parsed:
+            cleaned[str(weekday)] = [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in parsed]
+    if not cleaned:
+        raise DomainError(_("El calendario necesita al menos un día con horario hábil."), field="hours")
+    return dict(sorted(cleaned.items()))
+
+
+def _clean_timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = (name or "").strip()
+    if not name:
+        return ""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DomainError(_("Zona horaria desconocida: %(v)s.") % {"v": name}, field="timezone") from None
+    return name
+
+
+def _clean_country(code: str) -> str:
+    import holidays as holidays_lib
+
+    code = (code or "").strip().upper()
+    if code and code not in holidays_lib.list_supported_countries():
+        raise DomainError(_("País sin calendario de festivos: %(v)s.") % {"v": code}, field="holiday_country")
+    return code
+
+
+def _clean_extra_holidays(days) -> list[str]:
+    cleaned = set()
+    for value in days or []:
+        try:
+            cleaned.add(dt.date.fromisoformat(str(value).strip()).isoformat())
+        except ValueError:
+            raise DomainError(_("«%(v)s» no es una fecha AAAA-MM-DD.") % {"v": value}, field="extra_holidays") from None
+    return sorted(cleaned)
+
+
 @audited
 def business_calendar_set(
-    *, actor=None, membership: Membership | None = None, hours: dict, extra_holidays: list[str]
+    *,
+    actor=None,
+    membership: Membership | None = None,
+    hours: dict,
+    extra_holidays: list[str],
+    timezone: str | None = None,
+    holiday_country: str | None = None,
 ) -> BusinessCalendar:
-    """Set the tenant's working week and its own holidays (validated by the pure module)."""
+    """Set the tenant's working week (closed days, split hours), its own non-working days,
+    and optionally the time zone and the country of its public holidays (blank: the
+    institution's). Everything is validated before anything is written; an error names the
+    field. Cases already open keep the deadlines they were promised."""
     _require(membership, "case_config.change")
-    try:
-        sla.BusinessCalendar(hours=sla.parse_hours(hours))
-        holidays = sorted({dt.date.fromisoformat(str(d)).isoformat() for d in extra_holidays})
-    except (ValueError, TypeError) as exc:
-        raise DomainError(str(exc), field="hours") from None
-    calendar, _created = BusinessCalendar.objects.get_or_create(tenant_id=require_tenant_id())
-    calendar.hours = hours
+    clean_hours = _clean_hours(hours)
+    holidays = _clean_extra_holidays(extra_holidays)
+    zone = _clean_timezone(timezone) if timezone is not None else None
+    country = _clean_country(holiday_country) if holiday_country is not None else None
+    # One save (one audit entry): a new calendar is created with its values.
+    calendar = BusinessCalendar.objects.first() or BusinessCalendar(tenant_id=require_tenant_id())
+    calendar.hours = clean_hours
     calendar.extra_holidays = holidays
+    if zone is not None:
+        calendar.timezone = zone
+    if country is not None:
+        calendar.holiday_country = country
     calendar.save()
     return calendar
+
+
+# --- Triage (the per-tenant complaint classifier) ---------------------------------------------
+
+TRIAGE_FOLDS = 5
+
+
+def triage_training_start(*, actor=None, membership: Membership | None = None):
+    """Queue ``cases.train_triage`` for the current tenant and return its Job; refused while
+    one is queued or running (one training at a time per tenant)."""
+    from cases import jobs
+    from cases.selectors import TRIAGE_JOB_KIND
+    from vector_crm.background import job_enqueue
+    from vector_crm.models import Job, JobStatus
+
+    _require(membership, "case_config.change")
+    busy = Job.objects.filter(
+        kind=TRIAGE_JOB_KIND,
+        status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
+        created_at__gte=timezone.now() - dt.timedelta(hours=2),
+    ).exists()
+    if busy:
+        raise DomainError(_("Ya hay un entrenamiento en curso."), field="job")
+    return job_enqueue(jobs.train_triage, tenant_id=require_tenant_id(), kind=TRIAGE_JOB_KIND, created_by=actor)
+
+
+def triage_model_train(*, job_id: int | None = None, reporter=None, folds: int = TRIAGE_FOLDS):
+    """Train the current tenant's complaint classifier on its own closed complaints
+    (category from the narrative, queue by category), measure its ``folds``-fold
+    cross-validated accuracy, and store it as a new ``TriageModel`` (the one intake
+    suggestions use from then on). Refused, naming ``training_set``, with fewer than
+    ``triage.MIN_TRAINING_CASES`` closed complaints in two categories."""
+    import io
+
+    import joblib
+
+    from cases import triage
+    from cases.models import TriageModel
+    from cases.selectors import triage_training_set
+
+    texts, categories, queues = triage_training_set()
+    if reporter is not None:
+        reporter.set_total(3)
+    if len(texts) < triage.MIN_TRAINING_CASES or len(set(categories)) < 2:
+        raise DomainError(
+            _("Se necesitan al menos %(n)s casos de PQRS cerrados con descripción y categoría, en dos categorías.")
+            % {"n": triage.MIN_TRAINING_CASES},
+            field="training_set",
+        )
+    # A small training set gets fewer folds (each fold keeps at least two cases).
+    folds = max(2, min(folds, len(texts) // 2))
+    accuracy = triage.cross_validated_accuracy(texts, categories, folds=folds, seed=0)
+    if reporter is not None:
+        reporter.progress(1, samples=len(texts))
+    fitted = triage.train(texts, categories, queues)
+    if reporter is not None:
+        reporter.progress(2, samples=len(texts))
+    buffer = io.BytesIO()
+    joblib.dump(fitted, buffer, compress=3)
+    model = TriageModel.objects.create(
+        trained_at=timezone.now(),
+        n_samples=len(texts),
+        accuracy=accuracy,
+        folds=folds,
+        classes=sorted(set(categories)),
+        pipeline=buffer.getvalue(),
+        job_id=job_id,
+    )
+    if reporter is not None:
+        reporter.progress(3, samples=len(texts))
+    return model

@@ -14,22 +14,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cases import selectors, services
+from cases import selectors, services, sla
 from cases.filters import CaseFilterSet
 from cases.forms import (
     AssignForm,
     AttachmentForm,
+    BusinessCalendarForm,
     CaseIntakeForm,
     CommentForm,
     DecisionForm,
+    DuePreviewForm,
     SlaPolicyForm,
     TransitionForm,
 )
-from cases.models import CaseMilestone, SlaPolicy
+from cases.models import BusinessCalendar, CaseMilestone, SlaPolicy
 from cases.permissions import Viewer, authority_of
 from customers.selectors import access_customer
 from vector_crm.errors import DomainError, NotFound
-from vector_crm.models import Team, User
+from vector_crm.models import Team, Tenant, User
 from vector_crm.views import member_required
 
 LIST_LIMIT = 100
@@ -280,6 +282,101 @@ def policy_admin(request):
     return render(
         request,
         "cases/policies.html",
-        {"form": form, "policies": selectors.sla_policy_list(), "calendar": selectors.tenant_calendar()},
+        {
+            "form": form,
+            "policies": selectors.sla_policy_list(),
+            "calendar": selectors.tenant_calendar(),
+            "triage_model": selectors.triage_model_current(),
+            "triage_job": selectors.triage_job_latest(),
+        },
         status=400 if form.errors else 200,
     )
+
+
+def _due_preview(request, cal: sla.BusinessCalendar) -> tuple[DuePreviewForm, dict | None]:
+    """The preview form (bound when ``start`` is given) and, when valid, its answer."""
+    if "start" not in request.GET:
+        now_local = timezone.now().astimezone(cal.tz).replace(second=0, microsecond=0, tzinfo=None)
+        return DuePreviewForm(initial={"start": now_local, "business_hours": 8}), None
+    form = DuePreviewForm(request.GET)
+    if not form.is_valid():
+        return form, None
+    start_value = form.cleaned_data["start"]
+    if timezone.is_aware(start_value):
+        start_value = timezone.make_naive(start_value)
+    # The start is read as wall-clock time of the calendar's own zone.
+    start = start_value.replace(tzinfo=cal.tz)
+    hours = form.cleaned_data["business_hours"]
+    due = sla.add_business_time(cal, start, float(hours) * 3600)
+    return form, {"start": start, "hours": hours, "due": due.astimezone(cal.tz)}
+
+
+@member_required("case_config.change")
+@require_http_methods(["GET", "POST"])
+def calendar_admin(request):
+    """The tenant's business calendar: working hours per weekday (closed days, split
+    hours), time zone, holiday country and own non-working days; the public holidays of
+    the next 12 months the SLA clocks skip; a "when would this fall due" preview."""
+    tenant = Tenant.objects.get(pk=request.membership.tenant_id)
+    stored = BusinessCalendar.objects.first()
+    if request.method == "POST":
+        form = BusinessCalendarForm(request.POST, tenant=tenant)
+        if form.is_valid():
+            try:
+                services.business_calendar_set(**_service_kwargs(request), **form.service_data())
+            except DomainError as exc:
+                field = exc.field if exc.field in form.fields else None
+                form.add_error(field, exc.message)
+            else:
+                messages.success(request, _("Calendario hábil guardado."))
+                return redirect("cases:calendar")
+    else:
+        form = BusinessCalendarForm(initial=BusinessCalendarForm.initial_from(stored), tenant=tenant)
+    cal = selectors.tenant_calendar()
+    today = timezone.now().astimezone(cal.tz).date()
+    preview_form, preview = _due_preview(request, cal)
+    day_fields = [form[f"day_{weekday}"] for weekday in range(7)]
+    context = {
+        "form": form,
+        "day_fields": day_fields,
+        "calendar": cal,
+        "holidays": selectors.calendar_holidays(cal, today),
+        "preview_form": preview_form,
+        "preview": preview,
+    }
+    return render(request, "cases/calendar.html", context, status=400 if form.errors or preview_form.errors else 200)
+
+
+@member_required("case_config.change")
+@require_POST
+def triage_train(request):
+    """Queue the triage training job for this institution (its progress shows on the
+    policies page); one at a time."""
+    try:
+        job = services.triage_training_start(**_service_kwargs(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Entrenamiento del clasificador en cola (trabajo %(id)s).") % {"id": job.pk})
+    return redirect("cases:policies")
+
+
+@member_required("cases.create")
+@require_POST
+def triage_suggest(request):
+    """htmx partial of the intake form: the category and queue the institution's trained
+    model suggests for the description typed so far."""
+    narrative = (request.POST.get("description") or "").strip()
+    context: dict = {"suggestion": None, "error": None}
+    if len(narrative) >= TRIAGE_MIN_CHARS:
+        try:
+            suggestion = selectors.case_triage(narrative)
+        except DomainError as exc:
+            context["error"] = exc.message
+        else:
+            queue = Team.objects.filter(pk=suggestion["queue"]).first() if suggestion["queue"] else None
+            context["suggestion"] = {**suggestion, "queue_obj": queue}
+    return render(request, "cases/partials/triage_suggestion.html", context)
+
+
+TRIAGE_MIN_CHARS = 20

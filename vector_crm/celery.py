@@ -31,6 +31,10 @@ app.conf.beat_schedule = {
         "task": "vector_crm.sweep_webhook_deliveries",
         "schedule": crontab(),
     },
+    "cases-train-triage-nightly": {
+        "task": "cases.train_triage_all_tenants",
+        "schedule": crontab(hour=3, minute=35),
+    },
     "cases-sweep-sla-deadlines": {
         "task": "cases.sweep_sla_deadlines",
         # Seconds (every minute); the real-beat test shortens it.

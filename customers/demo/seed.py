@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
 import queue
 import re
 import threading
@@ -373,6 +374,26 @@ def _timed(report: SeedReport, phase: str, function, *args):
         report.seconds[phase] += time.perf_counter() - started
 
 
+def seed_stage_apps(tenant_id: int, now: dt.datetime, seed: int, report: SeedReport) -> None:
+    """Demo data of the stage apps on top of the customer book: every installed app with a
+    ``demo`` module exposing ``seed_demo_tenant(tenant_id=, now=, seed=) -> {label: rows}``
+    (e.g. ``cases.demo``) seeds its own, idempotently. Discovered, not imported by name, so
+    the shared customer model does not depend on the stage apps."""
+    for config in apps.get_app_configs():
+        if config.name == "customers":
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.demo")
+        except ModuleNotFoundError as error:
+            if error.name != f"{config.name}.demo":
+                raise
+            continue
+        seeder = getattr(module, "seed_demo_tenant", None)
+        if seeder is not None:
+            with transaction.atomic():
+                report.rows.update(seeder(tenant_id=tenant_id, now=now, seed=seed))
+
+
 def _existing_customers(institution: Institution) -> int:
     with tenant_context(institution.tenant.pk):
         return Customer.objects.count()
@@ -410,6 +431,8 @@ def seed_demo(
         with transaction.atomic():
             write_book(institution, book, OrmWriter(), seed=seed, report=report, progress=progress)
     report.staff.extend(ensure_multi_tenant_user(institutions, password_hash))
+    for institution in institutions:
+        _timed(report, "stage apps", seed_stage_apps, institution.tenant.pk, now, seed, report)
     if analyze:
         # Fresh planner statistics: without them (autovacuum may be off or late) set-based
         # jobs over the new rows can pick nested-loop plans that take minutes.

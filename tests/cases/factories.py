@@ -18,6 +18,7 @@ from cases.models import (
     CaseType,
     Escalation,
     SlaPolicy,
+    TriageModel,
 )
 from tests.factories import TenantOwnedFactory
 
@@ -100,3 +101,14 @@ class CaseAttachmentFactory(TenantOwnedFactory):
     name = "carta.txt"
     file = factory.LazyFunction(lambda: ContentFile(b"hola", name="carta.txt"))
     size = 4
+
+
+class TriageModelFactory(TenantOwnedFactory):
+    class Meta:
+        model = TriageModel
+
+    trained_at = factory.LazyFunction(timezone.now)
+    n_samples = 30
+    accuracy = 0.8
+    classes = factory.LazyFunction(lambda: ["Mortgage", "Credit card"])
+    pipeline = b"not a real model"

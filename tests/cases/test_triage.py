@@ -7,9 +7,11 @@ import csv
 
 import pytest
 
-from cases import triage
+from cases import jobs, triage
 from cases.complaints import complaints_import
+from cases.models import TriageModel
 from tests.cases.test_complaints import SAMPLE
+from vector_crm.models import Job
 from vector_crm.tenancy import tenant_context
 
 pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="shared data set not available")
@@ -33,6 +35,14 @@ def test_five_fold_accuracy_for_product_category_is_at_least_078():
 def test_suggestions_come_from_the_tenants_own_closed_complaints(org_a, org_b, api_for):
     with tenant_context(org_a.tenant.pk):
         complaints_import(source=str(SAMPLE))
+        job = Job.objects.create(kind=jobs.TRAIN_TRIAGE)
+    # the training job learns from tenant A's closed complaints and stores the model
+    jobs.train_triage.apply(args=(org_a.tenant.pk, job.pk))
+    with tenant_context(org_a.tenant.pk):
+        model = TriageModel.objects.get()
+    print(f"stored model: {model.n_samples} cases, 5-fold CV accuracy {model.accuracy:.4f}")  # noqa: T201
+    assert (model.n_samples, model.folds) == (1527, 5)
+    assert model.accuracy >= 0.78
     narrative = (
         "I have been trying to get my mortgage servicer to correct my escrow account. They raised my monthly "
         "payment and refuse to explain the escrow shortage on my home loan."
@@ -41,7 +51,7 @@ def test_suggestions_come_from_the_tenants_own_closed_complaints(org_a, org_b, a
     assert response.status_code == 200, response.content
     assert response.json()["category"] == "Mortgage"
     assert response.json()["trained_on"] == 1527  # closed complaints with a narrative
-    # tenant B has no closed complaints of its own: no suggestion, a clear error
+    # tenant B has no model of its own: no suggestion, a clear error
     refused = api_for(org_b["advisor"]).post("/api/v1/cases/triage/", {"narrative": narrative})
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["field"] == "narrative"

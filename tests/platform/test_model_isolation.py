@@ -44,6 +44,7 @@ FACTORIES = {
     "cases.Escalation": cf.EscalationFactory,
     "cases.CaseMilestone": cf.CaseMilestoneFactory,
     "cases.CaseAttachment": cf.CaseAttachmentFactory,
+    "cases.TriageModel": cf.TriageModelFactory,
     "segmentation.ValueConfig": f.ValueConfigFactory,
     "segmentation.SurveyResponse": f.SurveyResponseFactory,
     "segmentation.ScoringRun": f.ScoringRunFactory,
