@@ -8,6 +8,10 @@ from django.utils.translation import gettext_lazy
 FEATURE_LABELS = {
     "age": gettext_lazy("edad"),
     "income": gettext_lazy("rango de ingresos"),
+    "stratum": gettext_lazy("estrato"),
+    "life_stage": gettext_lazy("etapa del ciclo de vida familiar"),
+    "log_equity": gettext_lazy("patrimonio"),
+    "families": gettext_lazy("familias de productos"),
     "log_value": gettext_lazy("valor actual"),
     "log_balance": gettext_lazy("saldo promedio"),
     "balance_trend": gettext_lazy("tendencia del saldo"),

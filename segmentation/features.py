@@ -3,7 +3,7 @@
 ``read_features`` returns one row per customer of the current tenant with its profile,
 the window's monthly balances and transactions pivoted into columns (``bal_0`` oldest
 .. ``bal_{w-1}`` newest, same for ``tx_``), revenue and fees summed over the window, open
-holdings by category, interactions of the last year (and how many on digital channels)
+holdings (how many, of how many product families, and the balance by category), interactions of the last year (and how many on digital channels)
 and the mean survey satisfaction. Everything is aggregated by the database; on
 PostgreSQL the rows stream out with ``COPY (query) TO STDOUT`` into ``pandas.read_csv``.
 The query is chunked by ranges of customer id so the database never materialises more
@@ -26,6 +26,7 @@ from vector_crm.tenancy import require_tenant_id
 
 OPEN_HOLDING_STATUSES = ("active", "dormant", "blocked")
 DEFAULT_CHUNK = 250_000
+TEXT_COLUMNS = ("kind", "income_band", "economic_sector", "civil_status")
 
 
 def window_months(as_of: dt.date, months: int) -> list[dt.date]:
@@ -63,9 +64,11 @@ def _sql(months: list[dt.date]) -> tuple[str, list]:
     )
     sql = f"""
         SELECT c.id AS customer_id, c.kind, c.birth_date, c.income_band, c.economic_sector, c.employees,
+               c.stratum, c.civil_status, c.children, {_float("c.equity")} AS equity,
                COALESCE(s.revenue, 0) AS revenue, COALESCE(s.fees, 0) AS fees,
                COALESCE(s.balance_sum, 0) AS balance_sum, {pivot_columns},
-               COALESCE(h.products, 0) AS products, COALESCE(h.asset_balance, 0) AS asset_balance,
+               COALESCE(h.products, 0) AS products, COALESCE(h.families, 0) AS families,
+               COALESCE(h.asset_balance, 0) AS asset_balance,
                COALESCE(h.liability_balance, 0) AS liability_balance,
                COALESCE(i.interactions, 0) AS interactions, COALESCE(i.digital, 0) AS digital_interactions,
                v.satisfaction
@@ -78,7 +81,7 @@ def _sql(months: list[dt.date]) -> tuple[str, list]:
             GROUP BY s.customer_id
         ) s ON s.customer_id = c.id
         LEFT JOIN (
-            SELECT h.customer_id, COUNT(*) AS products,
+            SELECT h.customer_id, COUNT(*) AS products, COUNT(DISTINCT p.family) AS families,
                    SUM(CASE WHEN p.category = 'asset' THEN {_float("h.balance")} ELSE 0 END) AS asset_balance,
                    SUM(CASE WHEN p.category = 'liability' THEN {_float("h.balance")} ELSE 0 END) AS liability_balance
             FROM customers_holding h JOIN customers_product p ON p.id = h.product_id
@@ -148,7 +151,7 @@ def _read_chunk(sql: str, params: list) -> pd.DataFrame:
             finally:
                 cursor.execute("RESET jit; RESET enable_nestloop")
         buffer.seek(0)
-        return pd.read_csv(buffer, dtype={"income_band": str, "economic_sector": str, "kind": str})
+        return pd.read_csv(buffer, dtype={c: str for c in TEXT_COLUMNS})
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         columns = [c[0] for c in cursor.description]
@@ -180,15 +183,16 @@ def read_features(
         return _empty_frame(len(window))
     frame = pd.concat(frames, ignore_index=True)
     frame["age"] = ages(frame.pop("birth_date"), as_of)
-    for column in ("kind", "income_band", "economic_sector"):
+    for column in TEXT_COLUMNS:
         frame[column] = frame[column].fillna("").astype(str)
-    numeric = [c for c in frame.columns if c not in ("kind", "income_band", "economic_sector")]
+    numeric = [c for c in frame.columns if c not in TEXT_COLUMNS]
     frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
     return frame
 
 
 def _empty_frame(months: int) -> pd.DataFrame:
     columns = ["customer_id", "kind", "age", "income_band", "economic_sector", "employees", "revenue", "fees"]
+    columns += ["stratum", "civil_status", "children", "equity", "families"]
     columns += ["balance_sum", *(f"{p}_{i}" for i in range(months) for p in ("bal", "tx"))]
     columns += ["products", "asset_balance", "liability_balance", "interactions", "digital_interactions"]
     columns += ["satisfaction"]

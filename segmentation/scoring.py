@@ -32,7 +32,10 @@ are tier A, up to ``ceil(n × tier_b_share)`` tier B, the rest C. **Key accounts
 first ``ceil(n × key_account_share)`` by current value among those with a positive value.
 
 **Clusters**: k-means (fixed seed) over standardised behaviour and profile features
-(``CLUSTER_FEATURES``; constant ones are dropped, missing values take the median). The
+(``CLUSTER_FEATURES``: age, income band, stratum, family life stage (``family_life_stage``,
+ordinal), equity (companies), value, balance, its trend, transactions and their
+seasonality, products and product families held, asset share, digital channel share,
+satisfaction; constant ones are dropped, missing values take the median). The
 model is fitted on a deterministic sample of at most ``FIT_SAMPLE`` customers and then
 assigns everyone, so the cost is bounded at any portfolio size. Clusters are numbered by
 descending mean current value; each carries the traits that distinguish it (features
@@ -59,12 +62,16 @@ DIGITAL_CHANNELS = ("email", "sms", "whatsapp", "web", "app")
 CLUSTER_FEATURES = (
     "age",
     "income",
+    "stratum",
+    "life_stage",
+    "log_equity",
     "log_value",
     "log_balance",
     "balance_trend",
     "transactions",
     "seasonality",
     "products",
+    "families",
     "asset_share",
     "digital_share",
     "satisfaction",
@@ -216,6 +223,43 @@ def key_accounts(values: np.ndarray, customer_ids: np.ndarray, params: ScoringPa
 
 # --- features and clusters -----------------------------------------------------------------
 
+# The family life cycle (Wells and Gubar's stages, in their order), for persons.
+LIFE_STAGES = ("bachelor", "couple", "full_nest", "empty_nest", "solitary_survivor")
+PARTNERED = ("married", "cohabiting")
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as floats (NaN where unknown, all NaN when the frame lacks it)."""
+    if column not in frame:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+def family_life_stage(frame: pd.DataFrame) -> np.ndarray:
+    """Each person's stage in the family life cycle as its index in ``LIFE_STAGES`` (NaN for
+    companies and for persons without age, or without both civil status and children):
+
+    * 55 or older: empty nest with a partner or children, solitary survivor without;
+    * younger: full nest with children, couple with a partner and no children, bachelor
+      otherwise (single, divorced or widowed without children).
+
+    Unknown children count as none, an unknown civil status as no partner.
+    """
+    age = frame["age"].to_numpy(dtype=float)
+    civil = (
+        frame["civil_status"].fillna("").astype(str).to_numpy() if "civil_status" in frame else np.full(len(frame), "")
+    )
+    children = _numbers(frame, "children")
+    partnered = np.isin(civil, PARTNERED)
+    has_children = np.nan_to_num(children, nan=0.0) > 0
+    stage = np.select(
+        [age >= 55, has_children, partnered],
+        [np.where(partnered | has_children, 3.0, 4.0), 2.0, 1.0],
+        default=0.0,
+    )
+    unknown = np.isnan(age) | ((civil == "") & np.isnan(children)) | (frame["kind"].to_numpy() != "person")
+    return np.where(unknown, np.nan, stage)
+
 
 def monthly_matrix(frame: pd.DataFrame, prefix: str) -> np.ndarray:
     """The window's monthly columns ``<prefix>_0 .. <prefix>_{w-1}`` (oldest first) as a matrix."""
@@ -251,12 +295,16 @@ def behaviour_features(frame: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
         {
             "age": frame["age"].to_numpy(dtype=float),
             "income": frame["income_band"].map(INCOME_ORDER).to_numpy(dtype=float),
+            "stratum": _numbers(frame, "stratum"),
+            "life_stage": family_life_stage(frame),
+            "log_equity": np.log1p(np.maximum(_numbers(frame, "equity"), 0.0)),
             "log_value": np.sign(values) * np.log1p(np.abs(values)),
             "log_balance": np.log1p(np.maximum(avg_balance, 0.0)),
             "balance_trend": trend,
             "transactions": tx_mean,
             "seasonality": seasonality,
             "products": frame["products"].to_numpy(dtype=float),
+            "families": _numbers(frame, "families"),
             "asset_share": asset_share,
             "digital_share": digital_share,
             "satisfaction": frame["satisfaction"].to_numpy(dtype=float),
