@@ -27,7 +27,7 @@ from cases import sla
 from cases.choices import ApprovalStatus, Authority, CaseKind, EventKind, Status
 from cases.models import Case, CaseEvent, CaseMilestone, CaseType, SlaPolicy
 from cases.selectors import tenant_calendar
-from cases.services import case_types_ensure_defaults, plan_next_deadline
+from cases.services import apply_policy_clocks, case_types_ensure_defaults, plan_next_deadline
 from customers.models import Customer
 from vector_crm.models import Membership
 from vector_crm.roles import Role
@@ -128,18 +128,6 @@ def _opened_for(
     return opened
 
 
-def _start_clocks(case: Case, policy: SlaPolicy | None, cal: sla.BusinessCalendar) -> None:
-    """``services.start_clocks`` with the policy already chosen (no query per case)."""
-    case.sla_policy = policy
-    if policy is None:
-        return
-    start = case.opened_at
-    case.response_due_at = sla.add_business_time(cal, start, policy.first_response_minutes * 60)
-    case.resolution_due_at = sla.add_business_time(cal, start, policy.resolution_minutes * 60)
-    case.warn_at = sla.add_business_time(cal, start, policy.resolution_minutes * 60 * policy.warning_percent / 100)
-    case.escalation_offsets = [int(m) for m in policy.escalation_minutes or []]
-
-
 def seed_demo_tenant(*, tenant_id: int, now: dt.datetime, seed: int = 42) -> dict[str, int]:
     """Seed the demo cases of one tenant (see the module docstring); rows written by model."""
     with tenant_context(tenant_id):
@@ -191,7 +179,7 @@ def _seed(*, tenant_id: int, now: dt.datetime, rng: random.Random) -> dict[str, 
             opened_at=opened_at,
             **fields,
         )
-        _start_clocks(case, policies.get(case_type.pk), cal)
+        apply_policy_clocks(case, policies.get(case_type.pk), cal)
         cases.append(case)
         return case
 

@@ -233,7 +233,12 @@ def plan_next_deadline(case: Case, cal: sla.BusinessCalendar, milestones: list[C
 
 
 def start_clocks(case: Case, cal: sla.BusinessCalendar, tier: str | None) -> None:
-    policy = pick_policy(case.case_type, case.priority, tier)
+    apply_policy_clocks(case, pick_policy(case.case_type, case.priority, tier), cal)
+
+
+def apply_policy_clocks(case: Case, policy: SlaPolicy | None, cal: sla.BusinessCalendar) -> None:
+    """Set the case's SLA policy and its first-response, warning and resolution deadlines
+    from its opening time (for set-based callers that chose the policy already)."""
     case.sla_policy = policy
     if policy is None:
         return

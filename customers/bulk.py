@@ -279,8 +279,10 @@ def _identification_holders(candidates: list[Record]) -> dict[tuple[str, str], s
     }
 
 
-def _customer_events(written: list[tuple], sent: list[str], subscribed: set[str]) -> None:
-    """``customer.created`` / ``customer.updated`` for every written row, set-based."""
+def customer_events(written: list[tuple], sent: list[str], subscribed: set[str] | None = None) -> None:
+    """``customer.created`` / ``customer.updated`` for every written row of an upsert that
+    returned ``(created, id, *EVENT_FIELDS)``, set-based; ``changed`` lists the ``sent``
+    fields on updates. Shared by the bulk API and the file import."""
     names = [f.name for f in EVENT_FIELDS]
     events = []
     for created, pk, *values in written:
@@ -357,7 +359,7 @@ def customers_bulk_upsert(
                 raise
     if written and returning:
         sent = sorted({name for _i, values in rows for name in values} - {"search_name"})
-        _customer_events(written, sent, wanted)
+        customer_events(written, sent, wanted)
     return finish(kind="bulk.customers", actor=actor, total=total, result=result)
 
 

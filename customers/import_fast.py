@@ -56,7 +56,7 @@ from customers.phones import e164_valid_many
 from vector_crm.db import apply_session_settings
 from vector_crm.imports.registry import ChunkOutcome, ChunkWriter
 from vector_crm.imports.seen import SeenKeys, composite
-from vector_crm.outbox import bulk_event_emit, subscribed_event_types
+from vector_crm.outbox import subscribed_event_types
 
 SINK = "customers"
 _PROHIBITED = "[\x00\ud800-\udfff]"
@@ -291,19 +291,6 @@ def _staged_groups(frame: pd.DataFrame, tenant_id: int) -> list[tuple[list[str],
     return staged
 
 
-def _customer_events(written: list[tuple], sent: list[str]) -> None:
-    """``customer.created`` / ``customer.updated`` for every written row, set-based, with the
-    payload the bulk API's events carry (``bulk.EVENT_FIELDS``, ``changed`` on updates)."""
-    names = [f.name for f in bulk.EVENT_FIELDS]
-    events = []
-    for created, pk, *values in written:
-        payload = {"id": pk, **dict(zip(names, values, strict=True))}
-        if not created:
-            payload["changed"] = sent
-        events.append(("customer.created" if created else "customer.updated", payload))
-    bulk_event_emit(events=events, aggregate_type=Customer._meta.label_lower)
-
-
 def write_job(staged, *, db, dry_run: bool, events: bool):
     """The database half of a chunk: COPY + probe + upsert (or count, in a dry run) per
     group on ``db``'s open connection; safe on a background thread (no ORM)."""
@@ -347,7 +334,7 @@ def write_job(staged, *, db, dry_run: bool, events: bool):
 
     def finish() -> None:
         for written, sent in emitted:
-            _customer_events(written, sent)
+            bulk.customer_events(written, sent)
 
     return ChunkOutcome(
         counts={SINK: counts},

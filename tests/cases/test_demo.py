@@ -55,7 +55,7 @@ def test_demo_institutions_get_cases_of_every_family_in_every_state():
             supervisor = Membership.objects.get(user__username=f"{profile.key}.supervisor")
             assert selectors.my_cases(Viewer.of(advisor), advisor.user_id).count() >= 3
             board = selectors.escalation_board(Viewer.of(supervisor), team_id=supervisor.team_id)
-            states = Counter(row.board_state for row in board["rows"])
+            states = Counter(row["board_state"] for row in board["rows"])
             assert states["breached"] >= 1 and states["at_risk"] >= 1
             # the triage classifier was trained on the closed complaints
             model = TriageModel.objects.get()
