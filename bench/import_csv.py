@@ -40,6 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import run  # noqa: E402 - after the path set-up, for a plain `python bench/import_csv.py`
+
 RESULTS = ROOT / "bench" / "results"
 TARGET_ROWS_PER_SECOND = 50_000  # issue 3
 HEADER = "id_cliente;tipo_documento;documento;nombres;apellidos;celular;correo;ciudad;fecha_nacimiento;estado_cliente"
@@ -95,15 +98,7 @@ def write_csv(path: Path, rows: int) -> None:
 
 
 def migrate(args, env) -> None:
-    owner = f"postgres://{args.owner}@{args.pg_host}:{args.pg_port}/postgres"
-    exists = subprocess.run(
-        ["psql", owner, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{args.database}'"],  # noqa: S608
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not exists:
-        subprocess.run(["psql", owner, "-c", f'CREATE DATABASE "{args.database}"'], check=True)
+    run.ensure_database(args)  # the runtime role and the database, on a fresh machine
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
 
 
