@@ -3,8 +3,9 @@
 Records arrive field-validated (``validate_records``, specs in ``customers.bulk_records``)
 as ``(index, data)`` pairs keyed by the bank's own ids. Each service checks the
 cross-record and referential rules with one query per key, then writes set-based inside
-one transaction: on PostgreSQL COPY into a stage table and one ``INSERT ... ON CONFLICT
-DO UPDATE ... WHERE IS DISTINCT FROM`` (``customers.bulk_pg``), elsewhere ``bulk_create`` +
+one transaction: on PostgreSQL COPY into a stage table, then a plain ``INSERT`` of the new
+keys and ``INSERT ... ON CONFLICT DO UPDATE ... WHERE IS DISTINCT FROM`` of the changed
+rows (``customers.bulk_pg``), elsewhere ``bulk_create`` +
 ``bulk_update``. A rejected record is reported by index, field and code; with ``atomic``
 one rejected record writes nothing. Bulk writes skip the per-row audit log: one ``Job``
 row records the counts instead; customer events are written set-based
@@ -262,7 +263,7 @@ def _identification_holders(candidates: list[Record]) -> dict[tuple[str, str], s
         types = [v["identification_type"] for _i, v in candidates]
         numbers = [v["identification_number"] for _i, v in candidates]
         with connection.cursor() as cursor:
-            # One probe of the unique index per record (LATERAL + LIMIT 1: see bulk_pg.Stage.drop_unchanged).
+            # One probe of the unique index per record (LATERAL + LIMIT 1: see bulk_pg.Stage.probe).
             cursor.execute(
                 "SELECT b.kind, b.number, c.external_id FROM unnest(%s::text[], %s::text[]) AS b(kind, number) "
                 "CROSS JOIN LATERAL (SELECT external_id FROM customers_customer WHERE tenant_id = %s "

@@ -1,8 +1,11 @@
-"""PostgreSQL fast path of the bulk upserts: COPY the batch into a temporary stage table,
-then one ``INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE ... WHERE (row) IS DISTINCT
-FROM (new row)`` that creates new keys, updates changed rows and leaves identical rows
-untouched (no dead tuple, no ``updated_at`` bump). ``RETURNING (xmax = 0)`` tells created
-from updated rows; whatever is not returned was unchanged.
+"""PostgreSQL fast path of the bulk upserts: COPY the batch into a temporary stage table
+(the columns the records name; the others are one value for the batch, selected as
+parameters), then a read-only probe per staged row drops the rows identical to their
+stored twin and finds the changed ones. Changed rows go through ``INSERT ... SELECT ... ON
+CONFLICT (key) DO UPDATE ... WHERE (row) IS DISTINCT FROM (new row)``, new keys through a
+plain ``INSERT`` (no speculative insertion), so identical rows stay untouched (no dead
+tuple, no ``updated_at`` bump). Each returns ``(created, ...)`` per written row; whatever
+is not returned was unchanged.
 
 Row-level security: ``COPY FROM`` into a table under RLS is refused, so the stage is a
 temporary table (owned by the app role, not under RLS) and the ``INSERT ... SELECT`` goes
@@ -18,6 +21,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg2.errors
 from django.db import connection, models
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -100,14 +104,19 @@ class Stage:
 
     def __init__(self, model: type[models.Model]):
         self.model = model
-        self.columns = [f.column for f in columns_of(model)]
+        self.fields = columns_of(model)
+        self.columns = [f.column for f in self.fields]
+        self.constants: dict[str, Any] = {}  # column -> the value every row of the loaded batch has
+        self._types = {f.column: f.cast_db_type(connection) for f in self.fields}
         quote = connection.ops.quote_name
         self.target = quote(model._meta.db_table)
         self.name = quote(f"bulk_stage_{model._meta.db_table}")
 
     def load(self, cursor, columns: Sequence[Sequence[Any] | Constant], count: int) -> None:
         """Empty the stage and COPY ``count`` rows into it, given per column: the record
-        index first, then ``self.columns``."""
+        index first, then ``self.columns``. A ``Constant`` column is not copied: the
+        statements below select its value as a parameter (a feed names a third of the
+        columns; the rest would be most of the COPY's text, parsed for nothing)."""
         quote = connection.ops.quote_name
         column_list = ", ".join(quote(c) for c in self.columns)
         cursor.execute(
@@ -116,32 +125,40 @@ class Stage:
             f"SELECT 0::integer AS {INDEX_COLUMN}, {column_list} FROM {self.target} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE {self.name}")
-        body = copy_text(columns, count)
-        cursor.copy_expert(
-            f"COPY {self.name} ({INDEX_COLUMN}, {column_list}) FROM STDIN", io.StringIO(body), size=1 << 20
-        )
+        index, *values = columns
+        self.constants = {c: v.value for c, v in zip(self.columns, values, strict=True) if isinstance(v, Constant)}
+        copied = [(c, v) for c, v in zip(self.columns, values, strict=True) if c not in self.constants]
+        body = copy_text([index, *(v for _c, v in copied)], count)
+        names = ", ".join(quote(c) for c, _v in copied)
+        cursor.copy_expert(f"COPY {self.name} ({INDEX_COLUMN}, {names}) FROM STDIN", io.StringIO(body), size=1 << 20)
 
-    def drop_unchanged(
-        self, cursor, *, conflict: Sequence[str], conflict_where: str = "", compare: Sequence[str]
-    ) -> None:
-        """Delete the staged rows whose stored twin has the same ``compare`` values.
+    def probe(self, cursor, *, conflict: Sequence[str], conflict_where: str = "", compare: Sequence[str]) -> list[int]:
+        """Delete the staged rows whose stored twin has the same ``compare`` values and
+        return the record indexes of those whose twin differs; the staged rows left
+        without a twin are new keys.
 
         One index probe per staged row, whatever the planner's statistics say: the LATERAL
         subquery with ``LIMIT 1`` cannot be turned into a join that scans the tenant's rows
         (a freshly loaded table has no statistics, and such a plan read every row of the
         tenant for each batch)."""
         quote = connection.ops.quote_name
-        match = [f"t.{quote(c)} = s.{quote(c)}" for c in conflict]
-        if conflict_where:
-            match.append(f"t.{conflict_where}")
+        params: list[Any] = []
+        same = "true"
         if compare:
             old_values = ", ".join(f"t.{quote(c)}" for c in compare)
-            new_values = ", ".join(f"s.{quote(c)}" for c in compare)
-            match.append(f"ROW({old_values}) IS NOT DISTINCT FROM ROW({new_values})")
+            new_values = ", ".join(self.value(c, params) for c in compare)
+            same = f"ROW({old_values}) IS NOT DISTINCT FROM ROW({new_values})"
+        match = [f"t.{quote(c)} = {self.value(c, params)}" for c in conflict]
+        if conflict_where:
+            match.append(f"t.{conflict_where}")
         cursor.execute(
-            f"DELETE FROM {self.name} WHERE {INDEX_COLUMN} IN (SELECT s.{INDEX_COLUMN} FROM {self.name} s "  # noqa: S608
-            f"CROSS JOIN LATERAL (SELECT 1 FROM {self.target} t WHERE {' AND '.join(match)} LIMIT 1) same)"
+            f"WITH twin AS MATERIALIZED (SELECT s.{INDEX_COLUMN}, found.same FROM {self.name} s "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT {same} AS same FROM {self.target} t WHERE {' AND '.join(match)} LIMIT 1) found), "
+            f"gone AS (DELETE FROM {self.name} WHERE {INDEX_COLUMN} IN (SELECT {INDEX_COLUMN} FROM twin WHERE same)) "
+            f"SELECT {INDEX_COLUMN} FROM twin WHERE NOT same",
+            params,
         )
+        return [index for (index,) in cursor.fetchall()]
 
     def upsert(
         self,
@@ -156,13 +173,64 @@ class Stage:
         """Insert new keys, update rows whose ``compare`` columns differ; returns
         ``(created, *returning)`` for each written row.
 
-        Identical rows are first dropped from the stage by a read-only join: ``ON CONFLICT
-        DO UPDATE`` locks every conflicting row even when its WHERE is false, which would
-        cost a re-sent feed nearly as much as an update. The upsert's own WHERE still
-        guards against a row changed in between."""
+        ``probe`` first drops the identical rows (``ON CONFLICT DO UPDATE`` locks every
+        conflicting row even when its WHERE is false, which would cost a re-sent feed nearly
+        as much as an update) and finds the changed ones. Those go through ``INSERT ... ON
+        CONFLICT DO UPDATE ... WHERE (row) IS DISTINCT FROM (new row)``, whose WHERE still
+        guards against a row changed in between; the new keys through a plain ``INSERT``,
+        which skips the speculative insertion of ``ON CONFLICT`` (about a third of the cost
+        of a new row). A key a concurrent transaction inserted after the probe makes that
+        ``INSERT`` fail: it is rolled back to its savepoint and those rows take the
+        ``ON CONFLICT`` path too, which answers as if the probe had seen them."""
+        changed = self.probe(cursor, conflict=conflict, conflict_where=conflict_where, compare=compare)
+        written = self._upsert(cursor, changed, True, conflict, conflict_where, compare, touch, returning)
+        cursor.execute("SAVEPOINT bulk_stage_insert")
+        try:
+            written += self._insert_new(cursor, changed, returning)
+        except psycopg2.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT bulk_stage_insert")
+            written += self._upsert(cursor, changed, False, conflict, conflict_where, compare, touch, returning)
+        cursor.execute("RELEASE SAVEPOINT bulk_stage_insert")
+        return written
+
+    def _rows(self, changed: list[int], among: bool) -> tuple[str, list]:
+        """The stage's rows in ``changed`` (``among``) or not in it, in record order, every
+        column of the model (the constants as typed parameters); with its parameters."""
+        params: list[Any] = []
+        select = [self.value(column, params, alias="") for column in self.columns]
+        if not changed:
+            where = "WHERE false" if among else ""
+        else:
+            where = f"WHERE {INDEX_COLUMN} = ANY(%s)" if among else f"WHERE NOT ({INDEX_COLUMN} = ANY(%s))"
+            params.append(changed)
+        return f"SELECT {', '.join(select)} FROM {self.name} {where} ORDER BY {INDEX_COLUMN}", params  # noqa: S608
+
+    def value(self, column: str, params: list, alias: str = "s") -> str:
+        """SQL for a staged row's ``column``: the stage's column (qualified by ``alias``),
+        or, for a constant, a typed parameter appended to ``params``."""
+        if column in self.constants:
+            params.append(self.constants[column])
+            return f"%s::{self._types[column]}"
+        quoted = connection.ops.quote_name(column)
+        return f"{alias}.{quoted}" if alias else quoted
+
+    def _column_list(self) -> str:
         quote = connection.ops.quote_name
-        self.drop_unchanged(cursor, conflict=conflict, conflict_where=conflict_where, compare=compare)
-        column_list = ", ".join(quote(c) for c in self.columns)
+        return ", ".join(quote(c) for c in self.columns)
+
+    def _insert_new(self, cursor, changed: list[int], returning: Sequence[str]) -> list[tuple]:
+        quote = connection.ops.quote_name
+        rows, params = self._rows(changed, among=False)
+        extra = "".join(f", t.{quote(c)}" for c in returning)
+        cursor.execute(f"INSERT INTO {self.target} AS t ({self._column_list()}) {rows} RETURNING true{extra}", params)
+        return cursor.fetchall()
+
+    def _upsert(self, cursor, changed, among, conflict, conflict_where, compare, touch, returning) -> list[tuple]:
+        """``INSERT ... ON CONFLICT DO UPDATE`` of the staged rows in (or not in) ``changed``."""
+        if among and not changed:
+            return []
+        quote = connection.ops.quote_name
+        rows, params = self._rows(changed, among=among)
         assignments = [*compare, *([touch] if touch else [])]
         sets = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in assignments)
         old = ", ".join(f"t.{quote(c)}" for c in compare)
@@ -170,11 +238,10 @@ class Stage:
         extra = "".join(f", t.{quote(c)}" for c in returning)
         where = f" WHERE {conflict_where}" if conflict_where else ""
         action = f"DO UPDATE SET {sets} WHERE ROW({old}) IS DISTINCT FROM ROW({new})" if compare else "DO NOTHING"
-        sql = (
-            f"INSERT INTO {self.target} AS t ({column_list}) "  # noqa: S608 - quoted identifiers
-            f"SELECT {column_list} FROM {self.name} ORDER BY {INDEX_COLUMN} "
+        cursor.execute(
+            f"INSERT INTO {self.target} AS t ({self._column_list()}) {rows} "  # noqa: S608 - quoted identifiers
             f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}){where} {action} "
-            f"RETURNING (t.xmax = 0){extra}"
+            f"RETURNING (t.xmax = 0){extra}",
+            params,
         )
-        cursor.execute(sql)
         return cursor.fetchall()

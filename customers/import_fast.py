@@ -251,11 +251,13 @@ def _groups(frame: pd.DataFrame, optional: list[str]) -> list[tuple[list[str], p
 
 def _clashes(cursor, stage: bulk_pg.Stage) -> list[int]:
     """Staged rows whose identification another customer holds (one index probe each)."""
+    params: list = []
     cursor.execute(
         f"SELECT s.{bulk_pg.INDEX_COLUMN} FROM {stage.name} s CROSS JOIN LATERAL ("  # noqa: S608 - quoted identifiers
-        f"SELECT c.external_id FROM {stage.target} c WHERE c.tenant_id = s.tenant_id "
+        f"SELECT c.external_id FROM {stage.target} c WHERE c.tenant_id = {stage.value('tenant_id', params)} "
         "AND c.identification_type = s.identification_type AND c.identification_number = s.identification_number "
-        "LIMIT 1) holder WHERE holder.external_id IS DISTINCT FROM s.external_id"
+        "LIMIT 1) holder WHERE holder.external_id IS DISTINCT FROM s.external_id",
+        params,
     )
     rows = [row for (row,) in cursor.fetchall()]
     if rows:
@@ -266,14 +268,17 @@ def _clashes(cursor, stage: bulk_pg.Stage) -> list[int]:
 def _would_write(cursor, stage: bulk_pg.Stage, compare: list[str]) -> tuple[int, int, int]:
     """(created, updated, unchanged) the upsert would give for the staged rows (read-only)."""
     quote = connection.ops.quote_name
+    params: list = []
     old = ", ".join(f"t.{quote(c)}" for c in compare)
-    new = ", ".join(f"s.{quote(c)}" for c in compare)
+    new = ", ".join(stage.value(c, params) for c in compare)
+    tenant = stage.value("tenant_id", params)
     cursor.execute(
         "SELECT count(*) FILTER (WHERE e.same IS NULL), count(*) FILTER (WHERE NOT e.same), "  # noqa: S608
         f"count(*) FILTER (WHERE e.same) FROM {stage.name} s LEFT JOIN LATERAL ("
         f"SELECT ROW({old}) IS NOT DISTINCT FROM ROW({new}) AS same FROM {stage.target} t "
-        "WHERE t.tenant_id = s.tenant_id AND t.external_id = s.external_id AND t.external_id <> '' LIMIT 1"
-        ") e ON true"
+        f"WHERE t.tenant_id = {tenant} AND t.external_id = s.external_id AND t.external_id <> '' LIMIT 1"
+        ") e ON true",
+        params,
     )
     return tuple(cursor.fetchone())
 

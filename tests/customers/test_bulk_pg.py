@@ -81,3 +81,31 @@ def test_rejected_records_never_reach_the_stage(db, tenant_a, atomic):
         result = bulk.upsert_records("customers", records=valid, rejected=rejected, atomic=atomic, total=2)
         assert Customer.objects.count() == (0 if atomic else 1)
     assert [(e.index, e.field) for e in result.rejected] == [(1, "identification_number")]
+
+
+def test_one_batch_of_new_changed_and_identical_rows(pg_only, tenant_a):
+    upsert(tenant_a, [record(1), record(2)])
+    with tenant_context(tenant_a.pk):
+        before = dict(Customer.objects.values_list("external_id", "updated_at"))
+    result = upsert(tenant_a, [record(3), record(1), record(2) | {"first_name": "Eva"}, record(4)])
+    assert (result.created, result.updated, result.unchanged) == (2, 1, 1)
+    with tenant_context(tenant_a.pk):
+        rows = {c.external_id: c for c in Customer.objects.all()}
+    assert sorted(rows) == ["PG1", "PG2", "PG3", "PG4"]
+    assert rows["PG2"].first_name == "Eva" and rows["PG2"].updated_at > before["PG2"]
+    assert rows["PG1"].updated_at == before["PG1"]  # identical: not touched
+    assert rows["PG3"].pk < rows["PG4"].pk  # new rows keep the batch's order
+
+
+def test_a_key_inserted_after_the_probe_is_updated_not_a_crash(pg_only, tenant_a, monkeypatch):
+    """The plain INSERT of new keys meets a row a concurrent batch committed after the
+    probe looked (simulated by a probe that saw nothing): the savepoint takes it back and
+    the ON CONFLICT path answers as if the probe had seen the row."""
+    from customers import bulk_pg
+
+    upsert(tenant_a, [record(1)])
+    monkeypatch.setattr(bulk_pg.Stage, "probe", lambda self, cursor, **kwargs: [])
+    result = upsert(tenant_a, [record(1) | {"first_name": "Eva"}, record(2)])
+    assert (result.created, result.updated, result.unchanged) == (1, 1, 0)
+    with tenant_context(tenant_a.pk):
+        assert dict(Customer.objects.values_list("external_id", "first_name")) == {"PG1": "Eva", "PG2": "Ana"}
