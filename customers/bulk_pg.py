@@ -126,8 +126,19 @@ class Stage:
         )
         cursor.execute(f"TRUNCATE {self.name}")
         index, *values = columns
-        self.constants = {c: v.value for c, v in zip(self.columns, values, strict=True) if isinstance(v, Constant)}
-        copied = [(c, v) for c, v in zip(self.columns, values, strict=True) if c not in self.constants]
+        # The tenant is always copied: the probes join on it, and as a parameter the planner
+        # would plan with the statistics of that one value (none for a new tenant), then
+        # probe the unique indexes by the tenant alone, scanning all its rows per staged row.
+        self.constants = {
+            c: v.value
+            for c, v in zip(self.columns, values, strict=True)
+            if isinstance(v, Constant) and c != "tenant_id"
+        }
+        copied = [
+            (c, [v.value] * count if isinstance(v, Constant) else v)
+            for c, v in zip(self.columns, values, strict=True)
+            if c not in self.constants
+        ]
         body = copy_text([index, *(v for _c, v in copied)], count)
         names = ", ".join(quote(c) for c, _v in copied)
         cursor.copy_expert(f"COPY {self.name} ({INDEX_COLUMN}, {names}) FROM STDIN", io.StringIO(body), size=1 << 20)
