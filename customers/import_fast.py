@@ -336,6 +336,12 @@ def write_job(staged, *, db, dry_run: bool, events: bool):
             counts["unchanged"] += len(rows) - len(clashes) - len(written)
             if events and written:
                 emitted.append((written, sorted(set(named) - {"search_name"})))
+        if not dry_run:
+            # The foreign keys are deferred to COMMIT (Django's default): checked there, the
+            # whole file's checks would run at the end with nothing to overlap them (1.3 s
+            # per 200k rows); checked here, they run beside the next chunk's parsing.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
     def finish() -> None:
         for written, sent in emitted:
