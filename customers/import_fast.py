@@ -90,13 +90,18 @@ def each_match(items: list[str], pattern: str) -> np.ndarray:
 def _sure(spec, values: pd.Series) -> np.ndarray:
     """True where the bulk spec's fast path would accept the (non-blank) value as it is."""
     if isinstance(spec, Choice):
+        if _all_in(spec.values, values):
+            return np.ones(len(values), dtype=bool)
         return values.isin(list(spec.values)).to_numpy()
     items = values.tolist()
     if isinstance(spec, Date):
         return each_match(items, _ISO_DATE)
     if isinstance(spec, Text):
-        ok = np.fromiter(map(len, items), dtype=np.int64, count=len(items)) <= spec.max_length
-        if re.search(_PROHIBITED, "".join(items)):
+        if max(map(len, items), default=0) <= spec.max_length:
+            ok = np.ones(len(items), dtype=bool)
+        else:
+            ok = np.fromiter(map(len, items), dtype=np.int64, count=len(items)) <= spec.max_length
+        if has_prohibited("".join(items)):
             ok &= np.array([re.search(_PROHIBITED, v) is None for v in items], dtype=bool)
         if isinstance(spec, Email):
             ok &= each_match(items, _SIMPLE_EMAIL)
@@ -104,6 +109,36 @@ def _sure(spec, values: pd.Series) -> np.ndarray:
             ok &= np.array(e164_valid_many(items), dtype=bool)
         return ok
     return np.zeros(len(items), dtype=bool)
+
+
+def _all_in(allowed: frozenset, values: pd.Series) -> bool:
+    """Whether every value is one of ``allowed`` (one C-level pass; what ``isin`` says for
+    strings, the only values a typed frame holds)."""
+    try:
+        return allowed.issuperset(values.tolist())
+    except TypeError:  # an unhashable value: let ``isin`` answer
+        return False
+
+
+def _default_cell(default: Any) -> Any:
+    """``default`` as ``Series.where`` writes it into a column of blanks (a choice enum
+    becomes its plain string), so a whole absent column equals one filled cell by cell."""
+    return pd.Series([""], dtype=object).where(np.zeros(1, dtype=bool), default).iloc[0]
+
+
+def has_prohibited(text: str) -> bool:
+    """``re.search(_PROHIBITED, text) is not None`` (a NUL or a lone surrogate), without a
+    regular-expression scan: an ASCII string has no surrogate, and UTF-8 refuses to encode
+    one."""
+    if "\x00" in text:
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _as_text(value: Any) -> str:
@@ -117,19 +152,31 @@ def _as_text(value: Any) -> str:
 def validate_fields(typed: pd.DataFrame, region: str | None) -> tuple[pd.DataFrame, list[tuple[int, str | None, str]]]:
     """The customer columns checked (and completed with defaults); rows a check is unsure
     of are validated one by one by the bulk ``RecordValidator``, which has the last word."""
-    frame = pd.DataFrame(index=typed.index)
+    columns: dict[str, pd.Series] = {}
     unsure = np.zeros(len(typed), dtype=bool)
     for name, spec in CUSTOMER_FIELDS.items():
-        values = typed[name] if name in typed.columns else pd.Series("", index=typed.index, dtype=object)
+        if name not in typed.columns:  # every cell blank: the default, or blank
+            if spec.required:
+                unsure[:] = True
+            fill = "" if spec.default is serializers.empty else _default_cell(spec.default)
+            columns[name] = pd.Series(fill, index=typed.index, dtype=object)
+            continue
+        values = typed[name]
+        if "" not in values.tolist():  # no blank cell (the usual case): no mask to build
+            if len(values):
+                unsure |= ~_sure(spec, values)
+            columns[name] = values
+            continue
         blank = (values == "").to_numpy()
-        if spec.required and blank.any():
+        if spec.required:
             unsure |= blank
         filled = ~blank
         if filled.any():
             unsure[filled] |= ~_sure(spec, values[filled])
-        if spec.default is not serializers.empty and blank.any():
+        if spec.default is not serializers.empty:
             values = values.where(~blank, spec.default)
-        frame[name] = values
+        columns[name] = values
+    frame = pd.DataFrame(columns, index=typed.index)
     rejected: list[tuple[int, str | None, str]] = []
     if unsure.any():
         validator = RecordValidator("customers", region=region)

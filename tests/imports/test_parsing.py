@@ -160,3 +160,29 @@ def test_integers_and_dates():
 
 def test_header_key_ignores_case_accents_and_punctuation():
     assert parsing.header_key(" Número de Documento ") == "numero_de_documento"
+
+
+EDGE_SPACES = (" ", "\t", "\x0b", "\x1c", "\x1f", "\x85", "\u00a0", "\u2003", "\u3000", "\u2028")
+
+
+@pytest.mark.parametrize("space", EDGE_SPACES)
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_text_is_stripped_like_str_strip_wherever_the_space_sits(space, where):
+    """The edge test looks only at first and last characters: a space anywhere in the
+    column (here the middle of a long one), ASCII or not, still gets every value stripped."""
+    items = [f"Pérez {n}" for n in range(5000)] + ["", "a\x00 b", "x"]
+    items[2500] = space + items[2500] if where == "start" else items[2500] + space
+    values, bad = parsing.normalize_text(pd.Series(items, dtype=object))
+    assert values.tolist() == [v.strip() for v in items]
+    assert not bad.any()
+
+
+def test_text_without_edge_spaces_is_kept_and_inner_spaces_do_not_count():
+    items = ["a b", "c\u00a0d", "e\x00 f", "", "Peña"]
+    assert not parsing.has_edge_space(items)
+    assert parsing.normalize_text(pd.Series(items, dtype=object))[0].tolist() == items
+    assert parsing.has_edge_space(["a", "b\u200a"])
+    assert not parsing.has_edge_space(["\u200b"])  # a zero-width space is not str.isspace()
+    with pytest.raises(TypeError):
+        parsing.has_edge_space(["a", None])
+    assert parsing.normalize_text(pd.Series(["a ", 1], dtype=object))[0].tolist() == ["a", "1"]
