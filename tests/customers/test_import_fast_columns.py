@@ -107,3 +107,36 @@ def test_columns_checked_as_the_former_loop_did(change):
         pd.testing.assert_frame_equal(frame, kept)
         assert [type(v) for v in frame["kind"]] == [type(v) for v in kept["kind"]]
     assert list(frame.columns) == list(CUSTOMER_FIELDS)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        None,
+        ("Ana  María", "Pérez"),  # a double space
+        ("Ana\tMaría", "Pérez"),
+        ("", "Pérez"),  # an edge space once joined
+        ("Ana", "\u00a0Pérez"),
+        ("x" * 100, "y" * 100),  # longer than 200 with the space
+        ("Zoë", "Ñandú"),
+        ("Bob", "😀"),  # beyond the BMP: the general path
+        ("ﬁne", "ǅemal"),
+    ],
+)
+def test_search_names_equal_search_key_of_the_display_name(odd):
+    from customers.models import search_key
+
+    first = ["Ana"] * 200
+    last = [f"Pérez Gómez {n}" for n in range(200)]
+    kind = ["person"] * 200
+    legal = [""] * 200
+    if odd is not None:
+        first[120], last[120] = odd
+    kind[7], legal[7] = "company", "ACME  S.A.S. "
+    frame = pd.DataFrame(
+        {"kind": kind, "first_name": first, "last_name": last, "legal_name": legal},
+        index=pd.Index(range(2, 202), name="row"),
+        dtype=object,
+    )
+    names = [lg if k == "company" else f"{a} {b}".strip() for k, a, b, lg in zip(kind, first, last, legal, strict=True)]
+    assert import_fast._search_names(frame).tolist() == [search_key(name)[:200] for name in names]
