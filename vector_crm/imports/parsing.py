@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 SAMPLE_BYTES = 64 * 1024
@@ -487,11 +488,24 @@ def _uniform_dates(values: pd.Series) -> tuple[pd.Series, pd.Series] | None:
     if re.fullmatch(f"(?:{_ISO_DAY}\x00)*{_ISO_DAY}", joined):
         iso = items
     elif re.fullmatch(f"(?:{_DMY_DAY}\x00)*{_DMY_DAY}", joined):
-        iso = [f"{v[6:10]}-{v[3:5]}-{v[0:2]}" for v in items]
+        iso = _dmy_to_iso(items)
     else:
         return None
     ok = pd.to_datetime(pd.Series(iso, index=values.index), format="%Y-%m-%d", errors="coerce").notna()
     return pd.Series(iso, index=values.index, dtype=object).where(ok, ""), ~ok
+
+
+_DMY_TO_ISO = [6, 7, 8, 9, 5, 3, 4, 2, 0, 1]  # dd/mm/yyyy -> yyyy/mm/dd (then "-" for the marks)
+
+
+def _dmy_to_iso(items: list[str]) -> list[str]:
+    """``[f"{v[6:10]}-{v[3:5]}-{v[0:2]}" for v in items]`` for values of exactly ten
+    characters (``_DMY_DAY``), as one reordering of a character array: no Python step per
+    value."""
+    chars = np.array(items, dtype="<U10").view("<U1").reshape(-1, 10)[:, _DMY_TO_ISO]
+    chars[:, 4] = "-"
+    chars[:, 7] = "-"
+    return np.ascontiguousarray(chars).view("<U10").ravel().tolist()
 
 
 def normalize_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
