@@ -193,7 +193,8 @@ def validate_fields(typed: pd.DataFrame, region: str | None) -> tuple[pd.DataFra
                 continue
             for name, value in values.items():
                 frame.at[row, name] = _as_text(value)
-        frame = frame.drop(index=drop)
+        if drop:
+            frame = frame.drop(index=drop)
     return frame, rejected
 
 
@@ -442,10 +443,12 @@ def write_chunk(
         frame["identification_type"], frame["identification_number"]
     )
     problems = customer_problems(frame)
-    frame = frame.drop(index=[row for row, _f, _m in problems])
+    if problems:  # a drop copies the frame even when it drops nothing
+        frame = frame.drop(index=[row for row, _f, _m in problems])
     identifications = state.setdefault("identifications", SeenKeys())
     repeated = repeated_identifications(frame, identifications)
-    frame = frame.drop(index=[row for row, _f, _m in repeated])
+    if repeated:
+        frame = frame.drop(index=[row for row, _f, _m in repeated])
     frame["search_name"] = _search_names(frame)
     if frame.empty:  # nothing to write (and, as in the record path, nothing counted)
         return ChunkOutcome(
