@@ -60,6 +60,7 @@ from vector_crm.outbox import subscribed_event_types
 
 SINK = "customers"
 _PROHIBITED = "[\x00\ud800-\udfff]"
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _SIMPLE_EMAIL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"  # noqa: E501 - bulk_records._SIMPLE_EMAIL
 # The identification types whose whole rule is a pattern (identification.problem); the
@@ -90,13 +91,18 @@ def each_match(items: list[str], pattern: str) -> np.ndarray:
 def _sure(spec, values: pd.Series) -> np.ndarray:
     """True where the bulk spec's fast path would accept the (non-blank) value as it is."""
     if isinstance(spec, Choice):
+        if _all_in(spec.values, values):
+            return np.ones(len(values), dtype=bool)
         return values.isin(list(spec.values)).to_numpy()
     items = values.tolist()
     if isinstance(spec, Date):
         return each_match(items, _ISO_DATE)
     if isinstance(spec, Text):
-        ok = np.fromiter(map(len, items), dtype=np.int64, count=len(items)) <= spec.max_length
-        if re.search(_PROHIBITED, "".join(items)):
+        if max(map(len, items), default=0) <= spec.max_length:
+            ok = np.ones(len(items), dtype=bool)
+        else:
+            ok = np.fromiter(map(len, items), dtype=np.int64, count=len(items)) <= spec.max_length
+        if has_prohibited("".join(items)):
             ok &= np.array([re.search(_PROHIBITED, v) is None for v in items], dtype=bool)
         if isinstance(spec, Email):
             ok &= each_match(items, _SIMPLE_EMAIL)
@@ -104,6 +110,36 @@ def _sure(spec, values: pd.Series) -> np.ndarray:
             ok &= np.array(e164_valid_many(items), dtype=bool)
         return ok
     return np.zeros(len(items), dtype=bool)
+
+
+def _all_in(allowed: frozenset, values: pd.Series) -> bool:
+    """Whether every value is one of ``allowed`` (one C-level pass; what ``isin`` says for
+    strings, the only values a typed frame holds)."""
+    try:
+        return allowed.issuperset(values.tolist())
+    except TypeError:  # an unhashable value: let ``isin`` answer
+        return False
+
+
+def _default_cell(default: Any) -> Any:
+    """``default`` as ``Series.where`` writes it into a column of blanks (a choice enum
+    becomes its plain string), so a whole absent column equals one filled cell by cell."""
+    return pd.Series([""], dtype=object).where(np.zeros(1, dtype=bool), default).iloc[0]
+
+
+def has_prohibited(text: str) -> bool:
+    """``re.search(_PROHIBITED, text) is not None`` (a NUL or a lone surrogate), without a
+    regular-expression scan: an ASCII string has no surrogate, and UTF-8 refuses to encode
+    one."""
+    if "\x00" in text:
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _as_text(value: Any) -> str:
@@ -117,19 +153,31 @@ def _as_text(value: Any) -> str:
 def validate_fields(typed: pd.DataFrame, region: str | None) -> tuple[pd.DataFrame, list[tuple[int, str | None, str]]]:
     """The customer columns checked (and completed with defaults); rows a check is unsure
     of are validated one by one by the bulk ``RecordValidator``, which has the last word."""
-    frame = pd.DataFrame(index=typed.index)
+    columns: dict[str, pd.Series] = {}
     unsure = np.zeros(len(typed), dtype=bool)
     for name, spec in CUSTOMER_FIELDS.items():
-        values = typed[name] if name in typed.columns else pd.Series("", index=typed.index, dtype=object)
+        if name not in typed.columns:  # every cell blank: the default, or blank
+            if spec.required:
+                unsure[:] = True
+            fill = "" if spec.default is serializers.empty else _default_cell(spec.default)
+            columns[name] = pd.Series(fill, index=typed.index, dtype=object)
+            continue
+        values = typed[name]
+        if "" not in values.tolist():  # no blank cell (the usual case): no mask to build
+            if len(values):
+                unsure |= ~_sure(spec, values)
+            columns[name] = values
+            continue
         blank = (values == "").to_numpy()
-        if spec.required and blank.any():
+        if spec.required:
             unsure |= blank
         filled = ~blank
         if filled.any():
             unsure[filled] |= ~_sure(spec, values[filled])
-        if spec.default is not serializers.empty and blank.any():
+        if spec.default is not serializers.empty:
             values = values.where(~blank, spec.default)
-        frame[name] = values
+        columns[name] = values
+    frame = pd.DataFrame(columns, index=typed.index)
     rejected: list[tuple[int, str | None, str]] = []
     if unsure.any():
         validator = RecordValidator("customers", region=region)
@@ -145,7 +193,8 @@ def validate_fields(typed: pd.DataFrame, region: str | None) -> tuple[pd.DataFra
                 continue
             for name, value in values.items():
                 frame.at[row, name] = _as_text(value)
-        frame = frame.drop(index=drop)
+        if drop:
+            frame = frame.drop(index=drop)
     return frame, rejected
 
 
@@ -154,7 +203,7 @@ def validate_fields(typed: pd.DataFrame, region: str | None) -> tuple[pd.DataFra
 
 def _identification_numbers(kinds: pd.Series, numbers: pd.Series) -> pd.Series:
     """``identification.normalize`` per column."""
-    text = [v.strip().upper() for v in numbers.tolist()]
+    text = list(map(str.upper, map(str.strip, numbers.tolist())))  # C-level: no Python step per value
     out = pd.Series(text, index=numbers.index, dtype=object)
     if not re.search(r"[\s.\-]", "\x00".join(text)):
         return out
@@ -172,16 +221,27 @@ def _search_names(frame: pd.DataFrame) -> pd.Series:
     if frame.empty:
         return pd.Series([], index=frame.index, dtype=object)
     company = frame["kind"] == CustomerKind.COMPANY
-    names = (frame["first_name"] + " " + frame["last_name"]).str.strip()
-    if company.any():
+    try:  # "first last" stripped, by C-level maps (the columns hold strings)
+        pairs = zip(frame["first_name"].tolist(), frame["last_name"].tolist(), strict=True)
+        names = pd.Series(list(map(str.strip, map(" ".join, pairs))), index=frame.index, dtype=object)
+    except TypeError:
+        names = (frame["first_name"] + " " + frame["last_name"]).str.strip()
+    if CustomerKind.COMPANY in frame["kind"].tolist():
         names = names.where(~company, frame["legal_name"])
     joined = "\x00".join(names.tolist())
     decomposed = unicodedata.normalize("NFKD", joined)
-    if decomposed and max(decomposed) >= "\U00010000":  # marks beyond the BMP: the general path
-        return pd.Series([search_key(name)[:200] for name in names.tolist()], index=frame.index, dtype=object)
     if not decomposed.isascii():
+        if _ASTRAL.search(decomposed):  # marks beyond the BMP: the general path
+            return pd.Series([search_key(name)[:200] for name in names.tolist()], index=frame.index, dtype=object)
         decomposed = _BMP_COMBINING.sub("", decomposed)
-    keys = [" ".join(part.split())[:200] for part in decomposed.lower().split("\x00")]
+    lowered = decomposed.lower()
+    parts = lowered.split("\x00")
+    if " ".join(lowered.split()) == lowered and "\x00 " not in lowered and " \x00" not in lowered:
+        # Single spaces between words and none at a name's edges: each part is already
+        # " ".join(part.split()), so only the length may need cutting.
+        keys = parts if max(map(len, parts)) <= 200 else [part[:200] for part in parts]
+    else:
+        keys = [" ".join(part.split())[:200] for part in parts]
     return pd.Series(keys, index=frame.index, dtype=object)
 
 
@@ -190,21 +250,22 @@ def customer_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
     their identification document or names (same order of checks, same messages)."""
     kinds = frame["identification_type"]
     numbers = frame["identification_number"]
-    ok = pd.Series(False, index=frame.index)
-    for kind, pattern in _ID_PATTERNS.items():
-        of_kind = kinds == kind
-        if of_kind.any():
-            ok[of_kind] = each_match(numbers[of_kind].tolist(), pattern)
-    others = ~kinds.isin(_ID_PATTERNS.keys())
-    if others.any():
-        ok[others] = [
-            identification.problem(k, n) is None
-            for k, n in zip(kinds[others].tolist(), numbers[others].tolist(), strict=True)
-        ]
+    present = set(kinds.tolist())
+    if len(present) == 1 and (only := present.pop()) in _ID_PATTERNS:  # one document type (the usual file)
+        ok = pd.Series(each_match(numbers.tolist(), _ID_PATTERNS[only]), index=frame.index)
+    else:
+        ok = _documents_ok(kinds, numbers)
     company = frame["kind"] == CustomerKind.COMPANY
-    named = (~company & (frame["first_name"] != "") & (frame["last_name"] != "")) | (
-        company & (frame["legal_name"] != "")
-    )
+    if (
+        CustomerKind.COMPANY not in frame["kind"].tolist()
+        and "" not in frame["first_name"].tolist()
+        and "" not in frame["last_name"].tolist()
+    ):
+        named = pd.Series(True, index=frame.index)  # persons, all named
+    else:
+        named = (~company & (frame["first_name"] != "") & (frame["last_name"] != "")) | (
+            company & (frame["legal_name"] != "")
+        )
     problems = []
     for row in frame.index[~(ok & named)]:
         reason = identification.problem(kinds[row], numbers[row])
@@ -216,6 +277,23 @@ def customer_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
             field = "first_name" if not frame.at[row, "first_name"] else "last_name"
             problems.append((row, field, _("A person needs first and last names.")))
     return problems
+
+
+def _documents_ok(kinds: pd.Series, numbers: pd.Series) -> pd.Series:
+    """Whether each identification number is valid for its type (patterns per type, the
+    check-digit types one by one)."""
+    ok = pd.Series(False, index=kinds.index)
+    for kind, pattern in _ID_PATTERNS.items():
+        of_kind = kinds == kind
+        if of_kind.any():
+            ok[of_kind] = each_match(numbers[of_kind].tolist(), pattern)
+    others = ~kinds.isin(_ID_PATTERNS.keys())
+    if others.any():
+        ok[others] = [
+            identification.problem(k, n) is None
+            for k, n in zip(kinds[others].tolist(), numbers[others].tolist(), strict=True)
+        ]
+    return ok
 
 
 def repeated_identifications(frame: pd.DataFrame, seen: SeenKeys) -> list[tuple[int, str, str]]:
@@ -240,10 +318,15 @@ def _groups(frame: pd.DataFrame, optional: list[str]) -> list[tuple[list[str], p
         return []
     pattern = np.zeros(len(frame), dtype=np.int64)
     for bit, name in enumerate(optional):
-        pattern |= (frame[name] != "").to_numpy().astype(np.int64) << bit
+        items = frame[name].tolist()
+        if "" not in items:  # filled in every row (C-level tests: no mask unless mixed)
+            pattern |= 1 << bit
+        elif items.count("") != len(items):
+            pattern |= (frame[name] != "").to_numpy().astype(np.int64) << bit
     groups = []
-    for value in np.unique(pattern):
-        rows = frame[pattern == value]
+    values = np.unique(pattern)
+    for value in values:
+        rows = frame if len(values) == 1 else frame[pattern == value]  # one group: no copy
         named = [*_ALWAYS_NAMED, *(n for bit, n in enumerate(optional) if value >> bit & 1)]
         groups.append((named, rows))
     return groups
@@ -371,10 +454,12 @@ def write_chunk(
         frame["identification_type"], frame["identification_number"]
     )
     problems = customer_problems(frame)
-    frame = frame.drop(index=[row for row, _f, _m in problems])
+    if problems:  # a drop copies the frame even when it drops nothing
+        frame = frame.drop(index=[row for row, _f, _m in problems])
     identifications = state.setdefault("identifications", SeenKeys())
     repeated = repeated_identifications(frame, identifications)
-    frame = frame.drop(index=[row for row, _f, _m in repeated])
+    if repeated:
+        frame = frame.drop(index=[row for row, _f, _m in repeated])
     frame["search_name"] = _search_names(frame)
     if frame.empty:  # nothing to write (and, as in the record path, nothing counted)
         return ChunkOutcome(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from operator import itemgetter
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 
@@ -105,17 +106,11 @@ def _combined(country_code: int, length: int) -> re.Pattern | None:
 
 def e164_valid_many(values: list[str]) -> list[bool]:
     """``[e164_valid(v) is True for v in values]``, much faster on a long column: numbers of
-    one country code and length are checked together, by one match of the combined pattern
-    over the joined numbers (when any fails, that group is checked number by number)."""
+    one country code and length are checked together, by one match of a pattern over the
+    joined numbers (when it fails, the halves are matched again down to a few numbers, so a
+    rare bad number costs a few matches, not one per number)."""
     out = [False] * len(values)
-    groups: dict[tuple[int, int, int], list[int]] = {}
-    for position, text in enumerate(values):
-        if type(text) is not str or len(text) < 4 or text[0] != "+":
-            continue
-        head = _country(text[1:4])
-        if head is not None:
-            groups.setdefault((*head, len(text)), []).append(position)
-    for (country_code, size, length), positions in groups.items():
+    for (country_code, size, length), positions in _groups(values).items():
         national_length = length - 1 - size
         rules = _region_rules(country_code)
         if rules is None or not _MIN_NSN <= national_length <= _MAX_NSN or length - 1 > 17:
@@ -123,20 +118,68 @@ def e164_valid_many(values: list[str]) -> list[bool]:
         pattern = _combined(country_code, national_length)
         if pattern is None:
             continue
-        nationals = [values[p][1 + size :] for p in positions]
-        if _joined_pattern(country_code, national_length).fullmatch("\x00".join(nationals)):
-            for p in positions:
-                out[p] = True
-            continue
+        if positions is None:  # the whole column
+            nationals = list(map(itemgetter(slice(1 + size, None)), values))
+        else:
+            nationals = [values[p][1 + size :] for p in positions]
+        joined = _joined_pattern(country_code, national_length)
         prefix = rules[2]
-        for p, national in zip(positions, nationals, strict=True):
-            out[p] = (
+
+        def one(national: str, pattern=pattern, prefix=prefix) -> bool:
+            return (
                 national.isdigit()
                 and national.isascii()
                 and not (prefix is not None and prefix.match(national))
                 and pattern.fullmatch(national) is not None
             )
+
+        valid = _check(nationals, 0, len(nationals), joined, one)
+        if positions is None:
+            out = valid
+        else:
+            for p, ok in zip(positions, valid, strict=True):
+                out[p] = ok
     return out
+
+
+_HEAD = itemgetter(slice(0, 4))
+_FEW = 16  # below this many numbers, checking one by one beats another joined match
+
+
+def _groups(values: list[str]) -> dict[tuple[int, int, int], list[int] | None]:
+    """The numbers by (country code, its digits, length of the text); ``None`` positions
+    stand for the whole column, the usual case of a file of one country, found with a few
+    C-level passes (every value a str of one length and one ``+`` head) instead of a Python
+    step per number."""
+    if values and set(map(type, values)) == {str}:
+        lengths = set(map(len, values))
+        if len(lengths) == 1:
+            heads = set(map(_HEAD, values))
+            if len(heads) == 1:
+                (length,), (head,) = lengths, heads
+                country = _country(head[1:4]) if length >= 4 and head[0] == "+" else None
+                return {} if country is None else {(*country, length): None}
+    groups: dict[tuple[int, int, int], list[int] | None] = {}
+    for position, text in enumerate(values):
+        if type(text) is not str or len(text) < 4 or text[0] != "+":
+            continue
+        head = _country(text[1:4])
+        if head is not None:
+            groups.setdefault((*head, len(text)), []).append(position)
+    return groups
+
+
+def _check(nationals: list[str], start: int, stop: int, joined: re.Pattern | None, one) -> list[bool]:
+    """``one`` of each national number in ``nationals[start:stop]``: a whole run at once
+    when ``joined`` (valid numbers joined by NUL) matches it, else its halves."""
+    if joined is not None and stop - start > _FEW:
+        if joined.fullmatch("\x00".join(nationals[start:stop])):
+            return [True] * (stop - start)
+        middle = (start + stop) // 2
+        return _check(nationals, start, middle, joined, one) + _check(nationals, middle, stop, joined, one)
+    if joined is not None and stop - start > 1 and joined.fullmatch("\x00".join(nationals[start:stop])):
+        return [True] * (stop - start)
+    return [one(national) for national in nationals[start:stop]]
 
 
 @cache
@@ -150,12 +193,30 @@ def _country(head: str) -> tuple[int, int] | None:
     return None
 
 
+# Pattern text that can only consume ASCII digits and has no anchor, dot or lookbehind:
+# such a pattern matches a national number the same way alone or between NULs.
+_JOINABLE = re.compile(r"(?:[0-9\[\](){},|?:*+-]|\\d)*")
+
+
 @cache
-def _joined_pattern(country_code: int, length: int) -> re.Pattern:
-    """NUL-joined national numbers, each valid and not starting with a national prefix."""
+def _joined_pattern(country_code: int, length: int) -> re.Pattern | None:
+    """NUL-joined national numbers of ``length`` digits, each valid and not starting with a
+    national prefix: a full match means ``one`` holds for each. None when a metadata
+    pattern is not ``_JOINABLE`` (an anchor like ``$`` means something else mid-string)."""
     rules = _region_rules(country_code)
-    one = f"(?:{_combined(country_code, length).pattern})"
-    if rules is not None and rules[2] is not None:
-        one = f"(?!{rules[2].pattern}){one}"
-    one = f"(?=[0-9]{{{length}}}(?:\x00|$)){one}"
+    combined = _combined(country_code, length)
+    if rules is None or combined is None:
+        return None
+    (general_lengths, general), types, prefix = rules
+    if general_lengths and length not in general_lengths:
+        return None
+    alternatives = [pattern.pattern for lengths, pattern in types if not lengths or length in lengths]
+    texts = [general.pattern, *alternatives, *([prefix.pattern] if prefix is not None else [])]
+    if not alternatives or not all(_JOINABLE.fullmatch(text) for text in texts):
+        return None
+    end = "(?=\x00|\\Z)"
+    one = f"(?=(?:{general.pattern}){end})(?:{'|'.join(f'(?:{a})' for a in alternatives)})"
+    if prefix is not None:
+        one = f"(?!{prefix.pattern}){one}"
+    one = f"(?=[0-9]{{{length}}}{end}){one}"
     return re.compile(f"(?:{one}\x00)*{one}")

@@ -194,6 +194,26 @@ def test_seen_keys_remember_the_first_row_of_each_key_across_calls():
     assert len(seen) == 3
 
 
+def test_seen_keys_stay_sorted_with_each_first_row_over_many_chunks():
+    """New keys are merged into the sorted ones: the arrays equal a stable sort of all the
+    first rows, and every answer names the first row of its key."""
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    seen, first_row, start = SeenKeys(), {}, 2
+    for _chunk in range(25):
+        size = int(rng.integers(0, 400))
+        keys = pd.Series([f"k{n}" for n in rng.integers(0, 3000, size)], index=range(start, start + size))
+        start += size
+        answers = seen.first_rows(keys)
+        for row, key in keys.items():
+            assert answers[row] == first_row.get(key, 0)
+            first_row.setdefault(key, row)
+        assert np.all(np.diff(seen.hashes.astype(np.float64)) >= 0)
+        assert sorted(seen.rows.tolist()) == sorted(first_row.values())
+    assert len(seen) == len(first_row)
+
+
 def test_a_chunk_whose_every_row_failed_its_types_is_reported_not_crashed(importer, org_a):
     checked = importer.full("c.csv", customers_csv(4, bad={i: "x" for i in range(4)}))
     assert (checked.status, checked.issue_count, checked.invalid_rows) == (ImportStatus.VALIDATED, 4, 4)

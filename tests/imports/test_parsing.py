@@ -160,3 +160,78 @@ def test_integers_and_dates():
 
 def test_header_key_ignores_case_accents_and_punctuation():
     assert parsing.header_key(" Número de Documento ") == "numero_de_documento"
+
+
+EDGE_SPACES = (" ", "\t", "\x0b", "\x1c", "\x1f", "\x85", "\u00a0", "\u2003", "\u3000", "\u2028")
+
+
+@pytest.mark.parametrize("space", EDGE_SPACES)
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_text_is_stripped_like_str_strip_wherever_the_space_sits(space, where):
+    """A space anywhere in the column (here the middle of a long one), ASCII or not, is
+    stripped as str.strip() strips it."""
+    items = [f"Pérez {n}" for n in range(5000)] + ["", "a\x00 b", "x"]
+    items[2500] = space + items[2500] if where == "start" else items[2500] + space
+    values, bad = parsing.normalize_text(pd.Series(items, dtype=object))
+    assert values.tolist() == [v.strip() for v in items]
+    assert not bad.any()
+
+
+def test_text_without_edge_spaces_is_kept_and_odd_values_take_the_general_path():
+    items = ["a b", "c\u00a0d", "e\x00 f", "", "Peña", "\u200b"]  # a zero-width space is not str.isspace()
+    values = parsing.normalize_text(pd.Series(items, dtype=object))[0].tolist()
+    assert values == items
+    assert all(v is item for v, item in zip(values, items, strict=True))  # the very strings
+    assert parsing.normalize_text(pd.Series(["a ", 1], dtype=object))[0].tolist() == ["a", "1"]
+
+    class Code(str):
+        pass
+
+    kept = parsing.normalize_text(pd.Series([Code("x"), "y"], dtype=object))[0].tolist()
+    assert [type(v) for v in kept] == [Code, str]
+    assert parsing.normalize_text(pd.Series([], dtype=object))[0].tolist() == []
+
+
+def test_plain_blocks_read_as_the_csv_module_reads_them(tmp_path, monkeypatch):
+    """Blocks of plain lines are split without the csv module; blocks with anything else
+    (quoted delimiters and newlines, stray quotes, blank rows, other widths, a lone CR)
+    go through it. Every chunk equals the one the csv module alone gives."""
+    import random
+
+    rng = random.Random(9)
+    odd_lines = [
+        '"a;b";x;y\r\n',
+        '"multi\r\nline";x;y\r\n',
+        '"multi\nline";x;y\r\n',
+        'ab"c;x;y\r\n',
+        '"ab"c;x;y\r\n',
+        '"a""b";x;y\r\n',
+        ";;\r\n",
+        '"";"";""\r\n',
+        " ;\t;\r\n",
+        "\r\n",
+        "only;two\r\n",
+        "four;x;y;z\r\n",
+        "four;x;y;\r\n",
+        "lone;cr;x\rnext;x;y\r\n",
+        ' "a";x;y\r\n',
+    ]
+    lines = []
+    for n in range(3000):
+        if rng.random() < 0.01:
+            lines.append(rng.choice(odd_lines))
+        else:
+            lines.append(f'{n};"Pérez {n}";\u00a0{n % 7}\r\n' if n % 3 else f"{n};Ana;x\r\n")
+    data = ("id;name;v\r\n" + "".join(lines)).rstrip("\r\n")
+    path = write(tmp_path, data.encode())
+    info = inspect_file(path)
+    for chunk_rows in (1, 7, 64, 1000, 5000):
+        fast = list(iter_chunks(path, info, chunk_rows=chunk_rows))
+        with monkeypatch.context() as patch:
+            patch.setattr(parsing, "_plain_block", lambda *args: None)
+            general = list(iter_chunks(path, info, chunk_rows=chunk_rows))
+        assert len(fast) == len(general)
+        for got, expected in zip(fast, general, strict=True):
+            pd.testing.assert_frame_equal(got.frame, expected.frame)
+            assert got.width_errors == expected.width_errors
+    assert sum(len(c.frame) for c in fast) > 2900

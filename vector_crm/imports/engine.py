@@ -409,7 +409,7 @@ def _write_fast(writer, typed: pd.DataFrame, plan: Plan, frame, issues: IssueRep
     """The importable's set-based ``ChunkWriter``: validate the chunk at once, then its
     database work (``outcome.pending``) overlapped with the next chunk's parsing."""
     outcome = writer.write(
-        typed.drop(index=list(bad)),
+        typed.drop(index=list(bad)) if bad else typed,  # a drop copies even when it drops nothing
         ctx=plan.ctx,
         region=plan.region,
         dry_run=plan.dry_run,
