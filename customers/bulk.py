@@ -264,11 +264,15 @@ def _identification_holders(candidates: list[Record]) -> dict[tuple[str, str], s
         numbers = [v["identification_number"] for _i, v in candidates]
         with connection.cursor() as cursor:
             # One probe of the unique index per record (LATERAL + LIMIT 1: see bulk_pg.Stage.probe).
+            # The tenant comes as a column, not a constant: with a constant the planner reads
+            # that one tenant's statistics (none yet for a new tenant, or a stale handful) and
+            # may probe a smaller tenant-leading index, filtering all its rows per record.
             cursor.execute(
-                "SELECT b.kind, b.number, c.external_id FROM unnest(%s::text[], %s::text[]) AS b(kind, number) "
-                "CROSS JOIN LATERAL (SELECT external_id FROM customers_customer WHERE tenant_id = %s "
+                "SELECT b.kind, b.number, c.external_id "
+                "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS b(tenant, kind, number) "
+                "CROSS JOIN LATERAL (SELECT external_id FROM customers_customer WHERE tenant_id = b.tenant "
                 "AND identification_type = b.kind AND identification_number = b.number LIMIT 1) c",
-                [types, numbers, require_tenant_id()],
+                [[require_tenant_id()] * len(types), types, numbers],
             )
             return {(kind, number): external_id for kind, number, external_id in cursor.fetchall()}
     numbers = {v["identification_number"] for _i, v in candidates}
