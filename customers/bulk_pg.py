@@ -134,11 +134,7 @@ class Stage:
             for c, v in zip(self.columns, values, strict=True)
             if isinstance(v, Constant) and c != "tenant_id"
         }
-        copied = [
-            (c, [v.value] * count if isinstance(v, Constant) else v)
-            for c, v in zip(self.columns, values, strict=True)
-            if c not in self.constants
-        ]
+        copied = [(c, v) for c, v in zip(self.columns, values, strict=True) if c not in self.constants]
         body = copy_text([index, *(v for _c, v in copied)], count)
         names = ", ".join(quote(c) for c, _v in copied)
         cursor.copy_expert(f"COPY {self.name} ({INDEX_COLUMN}, {names}) FROM STDIN", io.StringIO(body), size=1 << 20)
