@@ -148,7 +148,7 @@ def _write_copy(target: Target, rows: list[Row], returning: Sequence[str]) -> li
             columns = [
                 [values[a] for _i, values in group] if a in named else bulk_pg.Constant(defaults[a]) for a in attnames
             ]
-            stage.load(cursor, [[index for index, _v in group], *columns], len(group))
+            stage.load(cursor, stage.batch([[index for index, _v in group], *columns], len(group)))
             compare = [target.model._meta.get_field(a).column for a in attnames if a in named and a not in target.key]
             written += stage.upsert(
                 cursor,

@@ -19,14 +19,18 @@ import datetime as dt
 import io
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg2.errors
 from django.db import connection, models
 
+from vector_crm.imports.pieces import pieces
+
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _SPECIAL = re.compile(r"[\\\t\n\r]")
 INDEX_COLUMN = "bulk_index"
+_SAVEPOINT = "bulk_stage_insert"
 
 
 def _copy_value(value: Any) -> str:
@@ -48,7 +52,7 @@ def _column_text(values: list[Any]) -> list[str]:
     if types == {int}:
         return list(map(str, values))
     if types == {str}:
-        if not _SPECIAL.search("".join(values)):
+        if not any(_SPECIAL.search("".join(part)) for part in pieces(values)):
             return values
         return [v.translate(_ESCAPES) for v in values]
     return [_copy_value(v) for v in values]
@@ -63,7 +67,8 @@ def copy_text(columns: Sequence[Sequence[Any] | Any], count: int) -> str:
     ]
     if not count:
         return ""
-    return "\n".join(map("\t".join, zip(*rendered, strict=True))) + "\n"
+    rows = list(zip(*rendered, strict=True))
+    return "".join("\n".join(map("\t".join, part)) + "\n" for part in pieces(rows))
 
 
 class Constant:
@@ -71,6 +76,17 @@ class Constant:
 
     def __init__(self, value: Any):
         self.value = value
+
+
+@dataclass(frozen=True)
+class StageBatch:
+    """Rows ready for ``Stage.load``: the copied columns' COPY text (encoded) and the
+    constants."""
+
+    count: int
+    constants: dict[str, Any]
+    copied: list[str]  # after the record index
+    body: bytes
 
 
 def columns_of(model: type[models.Model]) -> list[models.Field]:
@@ -112,32 +128,53 @@ class Stage:
         self.target = quote(model._meta.db_table)
         self.name = quote(f"bulk_stage_{model._meta.db_table}")
 
-    def load(self, cursor, columns: Sequence[Sequence[Any] | Constant], count: int) -> None:
-        """Empty the stage and COPY ``count`` rows into it, given per column: the record
-        index first, then ``self.columns``. A ``Constant`` column is not copied: the
-        statements below select its value as a parameter (a feed names a third of the
-        columns; the rest would be most of the COPY's text, parsed for nothing)."""
-        quote = connection.ops.quote_name
-        column_list = ", ".join(quote(c) for c in self.columns)
-        cursor.execute(
-            # Dropped at commit: never outlives the transaction (nor a migration of the model).
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.name} ON COMMIT DROP AS "  # noqa: S608 - quoted identifiers
-            f"SELECT 0::integer AS {INDEX_COLUMN}, {column_list} FROM {self.target} WITH NO DATA"
-        )
-        cursor.execute(f"TRUNCATE {self.name}")
+    def batch(self, columns: Sequence[Sequence[Any] | Constant], count: int) -> StageBatch:
+        """``count`` rows given per column (the record index first, then ``self.columns``)
+        as the COPY that ``load`` sends. No database work, so a caller can build the next
+        batch on its own thread while another thread writes this one.
+
+        A ``Constant`` column is not copied: the statements below select its value as a
+        parameter (a feed names a third of the columns; the rest would be most of the
+        COPY's text, parsed for nothing). The tenant is always copied: the probes join on
+        it, and as a parameter the planner would plan with the statistics of that one value
+        (none for a new tenant), then probe the unique indexes by the tenant alone,
+        scanning all its rows per staged row."""
         index, *values = columns
-        # The tenant is always copied: the probes join on it, and as a parameter the planner
-        # would plan with the statistics of that one value (none for a new tenant), then
-        # probe the unique indexes by the tenant alone, scanning all its rows per staged row.
-        self.constants = {
+        constants = {
             c: v.value
             for c, v in zip(self.columns, values, strict=True)
             if isinstance(v, Constant) and c != "tenant_id"
         }
-        copied = [(c, v) for c, v in zip(self.columns, values, strict=True) if c not in self.constants]
-        body = copy_text([index, *(v for _c, v in copied)], count)
-        names = ", ".join(quote(c) for c, _v in copied)
-        cursor.copy_expert(f"COPY {self.name} ({INDEX_COLUMN}, {names}) FROM STDIN", io.StringIO(body), size=1 << 20)
+        copied = [(c, v) for c, v in zip(self.columns, values, strict=True) if c not in constants]
+        return StageBatch(
+            count=count,
+            constants=constants,
+            copied=[c for c, _v in copied],
+            body=copy_text([index, *(v for _c, v in copied)], count).encode(),
+        )
+
+    def load(self, cursor, batch: StageBatch, *, prelude: tuple[str, list] | None = None) -> None:
+        """Empty the stage and COPY ``batch`` into it; ``prelude`` (SQL and parameters)
+        runs first, in the same round trip as the stage's set-up."""
+        quote = connection.ops.quote_name
+        sql, params = prelude or ("", [])
+        cursor.execute(
+            # Dropped at commit: never outlives the transaction (nor a migration of the model).
+            f"{sql + '; ' if sql else ''}"  # noqa: S608 - quoted identifiers
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.name} ON COMMIT DROP AS "
+            f"SELECT 0::integer AS {INDEX_COLUMN}, {self._column_list()} FROM {self.target} WITH NO DATA; "
+            f"TRUNCATE {self.name}",
+            params,
+        )
+        self.constants = batch.constants
+        names = ", ".join(quote(c) for c in batch.copied)
+        # Encoded beforehand and sent in one read: psycopg2 takes the interpreter lock for
+        # each read, and a writer thread beside a busy one waits for it every time.
+        cursor.copy_expert(
+            f"COPY {self.name} ({INDEX_COLUMN}, {names}) FROM STDIN",
+            io.BytesIO(batch.body),
+            size=max(len(batch.body), 1 << 16),
+        )
 
     def probe(self, cursor, *, conflict: Sequence[str], conflict_where: str = "", compare: Sequence[str]) -> list[int]:
         """Delete the staged rows whose stored twin has the same ``compare`` values and
@@ -176,9 +213,11 @@ class Stage:
         compare: Sequence[str],
         touch: str | None = None,
         returning: Sequence[str] = (),
+        then: str = "",
     ) -> list[tuple]:
         """Insert new keys, update rows whose ``compare`` columns differ; returns
-        ``(created, *returning)`` for each written row.
+        ``(created, *returning)`` for each written row. ``then`` (SQL without parameters)
+        runs after the writes, in the same round trip as the last statement.
 
         ``probe`` first drops the identical rows (``ON CONFLICT DO UPDATE`` locks every
         conflicting row even when its WHERE is false, which would cost a re-sent feed nearly
@@ -188,21 +227,48 @@ class Stage:
         which skips the speculative insertion of ``ON CONFLICT`` (about a third of the cost
         of a new row). A key a concurrent transaction inserted after the probe makes that
         ``INSERT`` fail: it is rolled back to its savepoint and those rows take the
-        ``ON CONFLICT`` path too, which answers as if the probe had seen them."""
+        ``ON CONFLICT`` path too, which answers as if the probe had seen them.
+
+        Statements share round trips where they can: a thread that waits for the
+        interpreter lock after each one (the import's writer) pays a switch per trip."""
         changed = self.probe(cursor, conflict=conflict, conflict_where=conflict_where, compare=compare)
         written = self._upsert(cursor, changed, True, conflict, conflict_where, compare, touch, returning)
-        cursor.execute("SAVEPOINT bulk_stage_insert")
-        try:
-            written += self._insert_new(cursor, changed, returning)
-        except psycopg2.errors.UniqueViolation:
-            cursor.execute("ROLLBACK TO SAVEPOINT bulk_stage_insert")
+        new = self._insert_unless_stored(cursor, changed, returning)
+        if new is None:
             written += self._upsert(cursor, changed, False, conflict, conflict_where, compare, touch, returning)
-        cursor.execute("RELEASE SAVEPOINT bulk_stage_insert")
+        else:
+            written += new
+        cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}{'; ' + then if then else ''}")
         return written
 
-    def _rows(self, changed: list[int], among: bool) -> tuple[str, list]:
-        """The stage's rows in ``changed`` (``among``) or not in it, in record order, every
-        column of the model (the constants as typed parameters); with its parameters."""
+    def insert_all(self, cursor, *, returning: Sequence[str] = (), then: str = "") -> list[tuple] | None:
+        """Every staged row through one plain ``INSERT``, as if every key were new (a first
+        load: the unique indexes are the probe, and nothing is looked up twice); returns
+        ``(True, *returning)`` per row, or ``None``, having written nothing, as soon as one
+        row's key (or other unique value) is already stored. ``then`` as in ``upsert``.
+
+        The rows before the one that is stored are inserted and rolled back: a caller tries
+        this while the batches it writes are all new, not once they are mixed."""
+        written = self._insert_unless_stored(cursor, [], returning)
+        cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}{'; ' + then if then and written is not None else ''}")
+        return written
+
+    def _insert_unless_stored(self, cursor, changed: list[int], returning: Sequence[str]) -> list[tuple] | None:
+        """The staged rows not in ``changed`` through a plain ``INSERT`` under the savepoint
+        (left open for the caller to release); ``None`` when a unique value of theirs is
+        stored, rolled back to the savepoint."""
+        try:
+            return self._insert_new(cursor, changed, returning, savepoint=f"SAVEPOINT {_SAVEPOINT}; ")
+        except psycopg2.errors.UniqueViolation:
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+            return None
+
+    def _rows(self, changed: list[int], among: bool, ordered: bool = True) -> tuple[str, list]:
+        """The stage's rows in ``changed`` (``among``) or not in it, every column of the
+        model (the constants as typed parameters); with its parameters. In record order:
+        ``ORDER BY`` when ``ordered``, else the order a scan of the stage gives, which is
+        the COPY's (a temporary table is read from its first block, and the probes only
+        delete from it), without the sort (2 % of a new row's cost)."""
         params: list[Any] = []
         select = [self.value(column, params, alias="") for column in self.columns]
         if not changed:
@@ -210,7 +276,8 @@ class Stage:
         else:
             where = f"WHERE {INDEX_COLUMN} = ANY(%s)" if among else f"WHERE NOT ({INDEX_COLUMN} = ANY(%s))"
             params.append(changed)
-        return f"SELECT {', '.join(select)} FROM {self.name} {where} ORDER BY {INDEX_COLUMN}", params  # noqa: S608
+        order = f" ORDER BY {INDEX_COLUMN}" if ordered else ""
+        return f"SELECT {', '.join(select)} FROM {self.name} {where}{order}", params  # noqa: S608
 
     def value(self, column: str, params: list, alias: str = "s") -> str:
         """SQL for a staged row's ``column``: the stage's column (qualified by ``alias``),
@@ -225,11 +292,16 @@ class Stage:
         quote = connection.ops.quote_name
         return ", ".join(quote(c) for c in self.columns)
 
-    def _insert_new(self, cursor, changed: list[int], returning: Sequence[str]) -> list[tuple]:
+    def _insert_new(self, cursor, changed: list[int], returning: Sequence[str], savepoint: str) -> list[tuple]:
         quote = connection.ops.quote_name
-        rows, params = self._rows(changed, among=False)
+        rows, params = self._rows(changed, among=False, ordered=False)
+        if not returning:  # the count is enough: no result row per inserted row
+            cursor.execute(f"{savepoint}INSERT INTO {self.target} ({self._column_list()}) {rows}", params)
+            return [(True,)] * cursor.rowcount
         extra = "".join(f", t.{quote(c)}" for c in returning)
-        cursor.execute(f"INSERT INTO {self.target} AS t ({self._column_list()}) {rows} RETURNING true{extra}", params)
+        cursor.execute(
+            f"{savepoint}INSERT INTO {self.target} AS t ({self._column_list()}) {rows} RETURNING true{extra}", params
+        )
         return cursor.fetchall()
 
     def _upsert(self, cursor, changed, among, conflict, conflict_where, compare, touch, returning) -> list[tuple]:

@@ -12,12 +12,16 @@ It gives the answers of the record path (``customers.bulk``: ``validate_records`
 * identification repeated in the chunk: "The batch repeats this key."; held by another
   customer (an existing one, or a row of an earlier chunk of the file): "Another customer
   already has this identification." -- what the record path reports;
-* the rows are COPYed into the bulk stage table (``bulk_pg.Stage``); a read-only probe
-  finds identifications held by other customers; then ``Stage.upsert`` creates, updates
-  changed rows and leaves identical ones untouched, returning the event payloads when a
-  webhook endpoint subscribes (``customer.created`` / ``customer.updated``, set-based).
-  A dry run stops after the probe and counts what the upsert would do with one more
-  read-only join: nothing is written, so nothing has to be rolled back.
+* the rows are COPYed (the COPY text built on the main thread) into the bulk stage table
+  (``bulk_pg.Stage``). While the chunks are all new keys (``NewKeys``: a first load),
+  ``Stage.insert_all`` writes the chunk with one plain INSERT, the unique indexes being the
+  only probe; when a key or an identification is already stored, that INSERT is rolled
+  back and the chunk takes the general path: a read-only probe finds identifications held
+  by other customers, then ``Stage.upsert`` creates, updates changed rows and leaves
+  identical ones untouched. Either returns the event payloads when a webhook endpoint
+  subscribes (``customer.created`` / ``customer.updated``, set-based). A dry run stops
+  after the probe and counts what the upsert would do with one more read-only join:
+  nothing is written, so nothing has to be rolled back.
 
 Blank cells are absent fields, as in the record path: a row is inserted with the model's
 defaults for them and an update leaves those columns as they are. Rows are grouped by
@@ -29,6 +33,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -53,7 +58,8 @@ from customers.bulk_records import (
 from customers.choices import CustomerKind
 from customers.models import _BMP_COMBINING, Customer, search_key
 from customers.phones import e164_valid_many
-from vector_crm.db import apply_session_settings
+from vector_crm.db import session_settings
+from vector_crm.imports.pieces import pieces
 from vector_crm.imports.registry import ChunkOutcome, ChunkWriter
 from vector_crm.imports.seen import SeenKeys, composite
 from vector_crm.outbox import subscribed_event_types
@@ -82,7 +88,8 @@ def each_match(items: list[str], pattern: str) -> np.ndarray:
     matches (the usual case) one C-speed match over the joined column answers it."""
     if not items:
         return np.zeros(0, dtype=bool)
-    if re.fullmatch(f"(?:(?:{pattern})\x00)*(?:{pattern})", "\x00".join(items)):
+    joined = re.compile(f"(?:(?:{pattern})\x00)*(?:{pattern})")
+    if all(joined.fullmatch("\x00".join(part)) for part in pieces(items)):
         return np.ones(len(items), dtype=bool)
     compiled = re.compile(pattern)
     return np.fromiter((compiled.fullmatch(v) is not None for v in items), dtype=bool, count=len(items))
@@ -216,8 +223,8 @@ def _identification_numbers(kinds: pd.Series, numbers: pd.Series) -> pd.Series:
 
 
 def _search_names(frame: pd.DataFrame) -> pd.Series:
-    """``search_key(display name)[:200]`` per row: the accents of the whole column are
-    stripped in one pass (a NUL separates the names: validation refused NULs)."""
+    """``search_key(display name)[:200]`` per row: the accents of each piece of the column
+    are stripped in one pass (a NUL separates the names: validation refused NULs)."""
     if frame.empty:
         return pd.Series([], index=frame.index, dtype=object)
     company = frame["kind"] == CustomerKind.COMPANY
@@ -228,21 +235,25 @@ def _search_names(frame: pd.DataFrame) -> pd.Series:
         names = (frame["first_name"] + " " + frame["last_name"]).str.strip()
     if CustomerKind.COMPANY in frame["kind"].tolist():
         names = names.where(~company, frame["legal_name"])
-    joined = "\x00".join(names.tolist())
+    keys = [key for part in pieces(names.tolist()) for key in _search_keys(part)]
+    return pd.Series(keys, index=frame.index, dtype=object)
+
+
+def _search_keys(names: list[str]) -> list[str]:
+    """``search_key(name)[:200]`` of each name, stripping the accents of all at once."""
+    joined = "\x00".join(names)
     decomposed = unicodedata.normalize("NFKD", joined)
     if not decomposed.isascii():
         if _ASTRAL.search(decomposed):  # marks beyond the BMP: the general path
-            return pd.Series([search_key(name)[:200] for name in names.tolist()], index=frame.index, dtype=object)
+            return [search_key(name)[:200] for name in names]
         decomposed = _BMP_COMBINING.sub("", decomposed)
     lowered = decomposed.lower()
     parts = lowered.split("\x00")
     if " ".join(lowered.split()) == lowered and "\x00 " not in lowered and " \x00" not in lowered:
         # Single spaces between words and none at a name's edges: each part is already
         # " ".join(part.split()), so only the length may need cutting.
-        keys = parts if max(map(len, parts)) <= 200 else [part[:200] for part in parts]
-    else:
-        keys = [" ".join(part.split())[:200] for part in parts]
-    return pd.Series(keys, index=frame.index, dtype=object)
+        return parts if max(map(len, parts)) <= 200 else [part[:200] for part in parts]
+    return [" ".join(part.split())[:200] for part in parts]
 
 
 def customer_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
@@ -333,19 +344,19 @@ def _groups(frame: pd.DataFrame, optional: list[str]) -> list[tuple[list[str], p
 
 
 def _clashes(cursor, stage: bulk_pg.Stage) -> list[int]:
-    """Staged rows whose identification another customer holds (one index probe each)."""
+    """Drop the staged rows whose identification another customer holds and return their
+    record indexes (one index probe each; one statement)."""
     params: list = []
     cursor.execute(
-        f"SELECT s.{bulk_pg.INDEX_COLUMN} FROM {stage.name} s CROSS JOIN LATERAL ("  # noqa: S608 - quoted identifiers
+        f"WITH clash AS MATERIALIZED (SELECT s.{bulk_pg.INDEX_COLUMN} FROM {stage.name} s CROSS JOIN LATERAL ("  # noqa: S608
         f"SELECT c.external_id FROM {stage.target} c WHERE c.tenant_id = {stage.value('tenant_id', params)} "
         "AND c.identification_type = s.identification_type AND c.identification_number = s.identification_number "
-        "LIMIT 1) holder WHERE holder.external_id IS DISTINCT FROM s.external_id",
+        "LIMIT 1) holder WHERE holder.external_id IS DISTINCT FROM s.external_id), "
+        f"gone AS (DELETE FROM {stage.name} WHERE {bulk_pg.INDEX_COLUMN} IN (SELECT {bulk_pg.INDEX_COLUMN} FROM clash)) "
+        f"SELECT {bulk_pg.INDEX_COLUMN} FROM clash",
         params,
     )
-    rows = [row for (row,) in cursor.fetchall()]
-    if rows:
-        cursor.execute(f"DELETE FROM {stage.name} WHERE {bulk_pg.INDEX_COLUMN} = ANY(%s)", [rows])  # noqa: S608
-    return rows
+    return [row for (row,) in cursor.fetchall()]
 
 
 def _would_write(cursor, stage: bulk_pg.Stage, compare: list[str]) -> tuple[int, int, int]:
@@ -366,34 +377,54 @@ def _would_write(cursor, stage: bulk_pg.Stage, compare: list[str]) -> tuple[int,
     return tuple(cursor.fetchone())
 
 
-def _staged_groups(frame: pd.DataFrame, tenant_id: int) -> list[tuple[list[str], list[int], list]]:
-    """Per group: the named fields, the file rows, and the stage's columns (plain lists and
-    ``Constant`` defaults), built on the main thread so the write job only talks to the database."""
+def _staged_groups(
+    frame: pd.DataFrame, tenant_id: int, stage: bulk_pg.Stage
+) -> list[tuple[list[str], bulk_pg.StageBatch]]:
+    """Per group: the named fields and the group's ``StageBatch`` (its COPY text), built on
+    the main thread so the write job only talks to the database."""
     defaults = bulk_pg.default_row(Customer, tenant_id=tenant_id, now=timezone.now())
     attnames = [f.attname for f in bulk_pg.columns_of(Customer)]
     optional = [n for n in CUSTOMER_FIELDS if n not in _ALWAYS_NAMED]
     staged = []
     for named, rows in _groups(frame, optional):
         columns = [rows[a].tolist() if a in named else bulk_pg.Constant(defaults[a]) for a in attnames]
-        staged.append((named, rows.index.tolist(), columns))
+        staged.append((named, stage.batch([rows.index.tolist(), *columns], len(rows))))
     return staged
 
 
-def write_job(staged, *, db, dry_run: bool, events: bool):
-    """The database half of a chunk: COPY + probe + upsert (or count, in a dry run) per
-    group on ``db``'s open connection; safe on a background thread (no ORM)."""
+# The foreign keys are deferred to COMMIT (Django's default): checked there, the whole
+# file's checks would run at the end with nothing to overlap them (1.3 s per 200k rows);
+# checked after each chunk, they run beside the next chunk's parsing.
+_CHECK_CONSTRAINTS = "SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED"
+
+
+@dataclass
+class NewKeys:
+    """Whether the writer tries the next batch as all new keys (``Stage.insert_all``): at
+    first, and again after a batch whose every row was new; not after a mixed one, whose
+    successor is likely mixed too (a try that fails wastes the rows before the stored one)."""
+
+    likely: bool = True
+
+
+def write_job(staged, *, stage: bulk_pg.Stage, new_keys: NewKeys, db, dry_run: bool, events: bool):
+    """The database half of a chunk: COPY, then one ``INSERT`` when the rows are likely new
+    and are, else the probes and the upsert (or, in a dry run, the counts) per group, on
+    ``db``'s open connection; safe on a background thread (no ORM)."""
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     rejected: list[tuple[int, str, str]] = []
     emitted: list[tuple[list, list[str]]] = []
     attnames = [f.attname for f in bulk_pg.columns_of(Customer)]
     returning = ["id", *(f.attname for f in bulk.EVENT_FIELDS)] if events else []
-    stage = bulk_pg.Stage(Customer)
     started = time.perf_counter()
     with db.wrap_database_errors, db.connection.cursor() as cursor:
-        apply_session_settings(cursor, db)
-        for named, rows, columns in staged:
-            stage.load(cursor, [rows, *columns], len(rows))
-            clashes = _clashes(cursor, stage)
+        for number, (named, batch) in enumerate(staged):
+            stage.load(cursor, batch, prelude=session_settings() if number == 0 else None)
+            then = _CHECK_CONSTRAINTS if not dry_run and number == len(staged) - 1 else ""
+            written = None
+            if not dry_run and new_keys.likely:
+                written = stage.insert_all(cursor, returning=returning, then=then)
+            clashes = [] if written is not None else _clashes(cursor, stage)
             rejected += [
                 (row, "identification_number", _("Another customer already has this identification."))
                 for row in clashes
@@ -405,26 +436,23 @@ def write_job(staged, *, db, dry_run: bool, events: bool):
                 counts["updated"] += updated
                 counts["unchanged"] += unchanged
                 continue
-            written = stage.upsert(
-                cursor,
-                conflict=["tenant_id", "external_id"],
-                conflict_where=bulk.CUSTOMERS.conflict_where,
-                compare=compare,
-                touch=bulk.CUSTOMERS.touch,
-                returning=returning,
-            )
+            if written is None:
+                written = stage.upsert(
+                    cursor,
+                    conflict=["tenant_id", "external_id"],
+                    conflict_where=bulk.CUSTOMERS.conflict_where,
+                    compare=compare,
+                    touch=bulk.CUSTOMERS.touch,
+                    returning=returning,
+                    then=then,
+                )
+                new_keys.likely = not clashes and len(written) == batch.count and all(row[0] for row in written)
             created = sum(1 for row in written if row[0])
             counts["created"] += created
             counts["updated"] += len(written) - created
-            counts["unchanged"] += len(rows) - len(clashes) - len(written)
+            counts["unchanged"] += batch.count - len(clashes) - len(written)
             if events and written:
                 emitted.append((written, sorted(set(named) - {"search_name"})))
-        if not dry_run:
-            # The foreign keys are deferred to COMMIT (Django's default): checked there, the
-            # whole file's checks would run at the end with nothing to overlap them (1.3 s
-            # per 200k rows); checked here, they run beside the next chunk's parsing.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
     def finish() -> None:
         for written, sent in emitted:
@@ -465,13 +493,22 @@ def write_chunk(
         return ChunkOutcome(
             rejected=[*rejected, *problems, *repeated], seconds={"validate": time.perf_counter() - started}
         )
-    staged = _staged_groups(frame, ctx.tenant_id)
+    stage = state.setdefault("stage", bulk_pg.Stage(Customer))
+    staged = _staged_groups(frame, ctx.tenant_id, stage)
     db = connections[DEFAULT_DB_ALIAS]  # this thread's wrapper: the job borrows its open connection
     db.ensure_connection()
     return ChunkOutcome(
         rejected=[*rejected, *problems, *repeated],
         seconds={"validate": time.perf_counter() - started},
-        pending=partial(write_job, staged, db=db, dry_run=dry_run, events=state["customer_events"]),
+        pending=partial(
+            write_job,
+            staged,
+            stage=stage,
+            new_keys=state.setdefault("new_keys", NewKeys()),
+            db=db,
+            dry_run=dry_run,
+            events=state["customer_events"],
+        ),
     )
 
 

@@ -19,6 +19,8 @@ from operator import itemgetter
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 
+from vector_crm.imports.pieces import SIZE
+
 _E164 = re.compile(r"\+([1-9][0-9]{2,16})")
 _TYPE_DESCS = (
     "premium_rate",
@@ -133,7 +135,11 @@ def e164_valid_many(values: list[str]) -> list[bool]:
                 and pattern.fullmatch(national) is not None
             )
 
-        valid = _check(nationals, 0, len(nationals), joined, one)
+        valid = [
+            ok
+            for start in range(0, len(nationals), SIZE)
+            for ok in _check(nationals, start, min(start + SIZE, len(nationals)), joined, one)
+        ]
         if positions is None:
             out = valid
         else:

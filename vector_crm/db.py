@@ -73,14 +73,19 @@ def _desired_settings() -> tuple[str, str]:
     return ("" if tenant_id is None else str(tenant_id), "on" if in_platform_mode() else "off")
 
 
+def session_settings() -> tuple[str, list[str]]:
+    """The statement (SQL and parameters) that sets the RLS session settings from the
+    context, for a raw cursor to run before COPY, alone or ahead of other statements."""
+    return (
+        "SELECT set_config('app.tenant_id', %s, false), set_config('app.rls_bypass', %s, false)",
+        list(_desired_settings()),
+    )
+
+
 def apply_session_settings(cursor, connection) -> None:
     """Set the RLS session settings on ``cursor`` from the context (use before raw COPY)."""
-    tenant, bypass = _desired_settings()
-    cursor.execute(
-        "SELECT set_config('app.tenant_id', %s, false), set_config('app.rls_bypass', %s, false)",
-        [tenant, bypass],
-    )
-    connection._vector_rls_state = (tenant, bypass)
+    cursor.execute(*session_settings())
+    connection._vector_rls_state = _desired_settings()
 
 
 _TRANSACTION_CONTROL = ("SAVEPOINT", "ROLLBACK", "RELEASE", "COMMIT", "BEGIN")

@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from customers import bulk
-from customers.bulk_pg import Constant, copy_text
+from customers import bulk, bulk_pg
+from customers.bulk_pg import Constant, Stage, copy_text
 from customers.models import Customer
+from vector_crm.db import session_settings
 from vector_crm.tenancy import platform_context, tenant_context
 
 
@@ -26,6 +27,15 @@ def test_copy_text_renders_nulls_escapes_dates_decimals_and_constants():
     ]
     assert copy_text(columns, 2) == "0\ta\\tb\t\\N\t10.50\t\t\\N\n1\tc\\\\d\\ne\t2026-01-02\tt\t\t\\N\n"
     assert copy_text([Constant("x")], 0) == ""
+
+
+def test_copy_text_of_many_rows_is_rendered_piece_by_piece_as_in_one_pass():
+    # pieces of 1,000 rows; an escape needed only in the third piece's column
+    count = 2_345
+    names = [f"name {n}" if n != 2_100 else "tab\there" for n in range(count)]
+    columns = [list(range(count)), names, Constant("x")]
+    expected = "".join(f"{n}\t{names[n].replace(chr(9), chr(92) + 't')}\tx\n" for n in range(count))
+    assert copy_text(columns, count) == expected
 
 
 def record(n: int) -> dict:
@@ -101,11 +111,46 @@ def test_a_key_inserted_after_the_probe_is_updated_not_a_crash(pg_only, tenant_a
     """The plain INSERT of new keys meets a row a concurrent batch committed after the
     probe looked (simulated by a probe that saw nothing): the savepoint takes it back and
     the ON CONFLICT path answers as if the probe had seen the row."""
-    from customers import bulk_pg
-
     upsert(tenant_a, [record(1)])
     monkeypatch.setattr(bulk_pg.Stage, "probe", lambda self, cursor, **kwargs: [])
     result = upsert(tenant_a, [record(1) | {"first_name": "Eva"}, record(2)])
     assert (result.created, result.updated, result.unchanged) == (1, 1, 0)
     with tenant_context(tenant_a.pk):
         assert dict(Customer.objects.values_list("external_id", "first_name")) == {"PG1": "Eva", "PG2": "Ana"}
+
+
+def staged(tenant, records: list[dict]) -> tuple[Stage, object]:
+    """A customers stage and the batch of ``records`` (the named columns, defaults else)."""
+    stage = Stage(Customer)
+    defaults = bulk_pg.default_row(Customer, tenant_id=tenant.pk, now=dt.datetime.now(dt.UTC))
+    attnames = [field.attname for field in bulk_pg.columns_of(Customer)]
+    named = set(records[0]) | {"search_name"}
+    rows = [r | {"search_name": f"{r['first_name']} {r['last_name']}".lower()} for r in records]
+    columns = [[row[a] for row in rows] if a in named else Constant(defaults[a]) for a in attnames]
+    return stage, stage.batch([list(range(len(rows))), *columns], len(rows))
+
+
+def test_insert_all_writes_a_batch_of_new_keys_and_nothing_of_one_with_a_stored_key(pg_only, tenant_a):
+    from django.db import transaction
+
+    upsert(tenant_a, [record(5)])
+    with tenant_context(tenant_a.pk), transaction.atomic(), connection.cursor() as cursor:
+        raw = cursor.cursor
+        stage, batch = staged(tenant_a, [record(1), record(2)])
+        stage.load(raw, batch, prelude=session_settings())
+        assert stage.insert_all(raw, returning=["external_id"]) == [(True, "PG1"), (True, "PG2")]
+        # the stored key comes after two new ones: those are rolled back with it
+        stage, batch = staged(tenant_a, [record(3), record(4), record(5) | {"first_name": "Eva"}])
+        stage.load(raw, batch)
+        assert stage.insert_all(raw, then="SET CONSTRAINTS ALL IMMEDIATE") is None
+        # and so is an identification another customer holds, under a new key
+        stage, batch = staged(tenant_a, [record(6) | {"identification_number": str(80_000_005)}])
+        stage.load(raw, batch)
+        assert stage.insert_all(raw) is None
+        raw.execute("SELECT 1")  # the transaction is usable: no failed statement left open
+    with tenant_context(tenant_a.pk):
+        assert dict(Customer.objects.values_list("external_id", "first_name")) == {
+            "PG1": "Ana",
+            "PG2": "Ana",
+            "PG5": "Ana",
+        }

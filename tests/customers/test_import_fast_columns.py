@@ -126,16 +126,17 @@ def test_columns_checked_as_the_former_loop_did(change):
 def test_search_names_equal_search_key_of_the_display_name(odd):
     from customers.models import search_key
 
-    first = ["Ana"] * 200
-    last = [f"Pérez Gómez {n}" for n in range(200)]
-    kind = ["person"] * 200
-    legal = [""] * 200
+    # 2,200 rows: three pieces (imports.pieces), the odd name in the second, a company in the first
+    first = ["Ana"] * 2_200
+    last = [f"Pérez Gómez {n}" for n in range(2_200)]
+    kind = ["person"] * 2_200
+    legal = [""] * 2_200
     if odd is not None:
-        first[120], last[120] = odd
+        first[1_500], last[1_500] = odd
     kind[7], legal[7] = "company", "ACME  S.A.S. "
     frame = pd.DataFrame(
         {"kind": kind, "first_name": first, "last_name": last, "legal_name": legal},
-        index=pd.Index(range(2, 202), name="row"),
+        index=pd.Index(range(2, 2_202), name="row"),
         dtype=object,
     )
     names = [lg if k == "company" else f"{a} {b}".strip() for k, a, b, lg in zip(kind, first, last, legal, strict=True)]

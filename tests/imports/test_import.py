@@ -323,3 +323,18 @@ def test_members_without_the_capability_cannot_import(org_a):
     importer.membership = org_a["branch_manager"]
     with pytest.raises(PermissionDeniedError):
         importer.upload("c.csv", customers_csv(2))
+
+
+def test_the_write_pipeline_switches_threads_often_while_it_writes_and_then_restores_it():
+    import sys
+
+    from vector_crm.imports.engine import WritePipeline
+
+    before = sys.getswitchinterval()
+    pipeline = WritePipeline()
+    seen = []
+    pipeline.submit(sys.getswitchinterval, seen.append)
+    pipeline.submit(lambda: "second", seen.append)
+    pipeline.close(failed=False)
+    assert seen == [WritePipeline.SWITCH_INTERVAL, "second"]
+    assert sys.getswitchinterval() == before

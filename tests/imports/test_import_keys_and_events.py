@@ -165,6 +165,48 @@ def test_the_dry_run_reports_clashes_with_existing_customers_and_counts_exactly(
     assert issues(done) == issues(checked)
 
 
+def test_a_new_key_whose_identification_is_held_is_reported_and_its_chunk_written(importer, org_a):
+    # every external id is new (the PostgreSQL writer tries the chunk as one plain INSERT),
+    # but an existing customer holds row 3's identification
+    with tenant_context(org_a.tenant.pk):
+        f.CustomerFactory(external_id="X-1", identification_type="cc", identification_number="10000001")
+    clash = [(3, "documento", "10000001", "Another customer already has this identification.")]
+    unchecked = importer.upload("c.csv", customers_csv(3))
+    importer.map(unchecked)
+    failed = importer.run(unchecked)
+    assert (failed.status, issues(failed), customer_ids(org_a)) == (ImportStatus.FAILED, clash, [])
+    checked = importer.full("c.csv", customers_csv(3))
+    assert issues(checked) == clash
+    done = importer.run(checked, only_valid=True)
+    assert done.counts == {"customers": {"created": 2, "updated": 0, "unchanged": 0}}
+    assert customer_ids(org_a) == ["C-00000", "C-00002"]
+
+
+def test_chunks_are_tried_as_all_new_until_one_is_mixed_and_again_after_an_all_new_one(
+    pg_only, importer, org_a, monkeypatch
+):
+    from customers import bulk_pg
+
+    tried = []
+    insert_all = bulk_pg.Stage.insert_all
+
+    def spy(self, cursor, **kwargs):
+        written = insert_all(self, cursor, **kwargs)
+        tried.append(None if written is None else len(written))
+        return written
+
+    monkeypatch.setattr(bulk_pg.Stage, "insert_all", spy)
+    with tenant_context(org_a.tenant.pk):
+        f.CustomerFactory(external_id="C-00004", identification_type="cc", identification_number="10000004")
+    # chunks of two: [0 1] [2 3] new, [4 5] mixed, [6 7] new (found by the probes), [8 9] new
+    file_import = importer.upload("c.csv", customers_csv(10))
+    importer.map(file_import)
+    done = importer.run(file_import, chunk_rows=2)
+    assert done.counts == {"customers": {"created": 9, "updated": 1, "unchanged": 0}}
+    assert tried == [2, 2, None, 2]
+    assert customer_ids(org_a) == [f"C-{n:05d}" for n in range(10)]
+
+
 def test_national_phones_and_bad_emails_get_the_bulk_apis_answers(importer, org_a):
     content = (
         HEADER + ";celular;correo\r\n"

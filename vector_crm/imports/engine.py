@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import csv
+import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -342,16 +343,24 @@ class WritePipeline:
     given; its result is applied back on the main thread (``done``) before the next job
     starts, and so is anything that needs the ORM (``when_idle``)."""
 
+    # While the writer thread runs, the interpreter switches threads at least this often
+    # (Python's default is 5 ms): the writer waits for the lock after every statement, and
+    # PostgreSQL waits with it (about 1 s per 1,000,000 rows at 5 ms; see ``pieces``).
+    SWITCH_INTERVAL = 0.0005
+
     def __init__(self) -> None:
         self._executor: ThreadPoolExecutor | None = None
         self._pending: tuple[Future, Callable[[Any], None]] | None = None
         self._idle: list[Callable[[], None]] = []
+        self._switch_interval: float | None = None
         self.waited = 0.0
 
     def submit(self, job: Callable[[], Any], done: Callable[[Any], None]) -> None:
         self.wait()
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-write")
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._switch_interval, self.SWITCH_INTERVAL))
         context = contextvars.copy_context()
         self._pending = (self._executor.submit(context.run, job), done)
 
@@ -389,6 +398,10 @@ class WritePipeline:
         finally:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
+                self._executor = None
+            if self._switch_interval is not None:
+                sys.setswitchinterval(self._switch_interval)
+                self._switch_interval = None
 
 
 def _apply_outcome(outcome, plan: Plan, frame, typed, issues: IssueReport, bad: set[int], totals: Totals) -> int:

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vector_crm.imports.pieces import pieces
+
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (";", ",", "\t", "|")
 XLSX_MAGIC = b"PK\x03\x04"
@@ -345,21 +347,25 @@ def _plain_line_pattern(delimiter: str, width: int) -> re.Pattern | None:
 def _plain_block(lines: list[str], delimiter: str, width: int, plain: re.Pattern | None) -> list[list[str]] | None:
     """The columns of ``lines`` when each line is one record the csv module would split
     exactly so (``_plain_line_pattern``), none blank and no line over the csv field size
-    limit; None when the csv module must read them."""
+    limit; None when the csv module must read them. Matched and split in pieces (see
+    ``pieces``)."""
     if plain is None or max(map(len, lines)) > csv.field_size_limit():
         return None
-    text = "".join(lines)
-    if plain.fullmatch(text) is None:
-        return None
-    if "\r" in text:  # only in CRLF line ends (the pattern allows no other CR)
-        text = text.replace("\r\n", "\n")
-    if text.endswith("\n"):
-        text = text[:-1]
-    if '"' in text:  # every quote opens or closes a whole field
-        text = text.replace('"', "")
-    cells = text.replace("\n", delimiter).split(delimiter)
-    if len(cells) != len(lines) * width:
-        return None
+    cells: list[str] = []
+    for part in pieces(lines):
+        text = "".join(part)
+        if plain.fullmatch(text) is None:
+            return None
+        if "\r" in text:  # only in CRLF line ends (the pattern allows no other CR)
+            text = text.replace("\r\n", "\n")
+        if text.endswith("\n"):
+            text = text[:-1]
+        if '"' in text:  # every quote opens or closes a whole field
+            text = text.replace('"', "")
+        split = text.replace("\n", delimiter).split(delimiter)
+        if len(split) != len(part) * width:
+            return None
+        cells += split
     columns = [cells[i::width] for i in range(width)]
     if not all(map(str.strip, columns[0])):  # a blank first cell: maybe a blank row
         return None
@@ -479,20 +485,22 @@ def _uniform_dates(values: pd.Series) -> tuple[pd.Series, pd.Series] | None:
     ``dd/mm/yyyy`` (two-digit day and month); None otherwise. Either shape can only be read
     by one of ``DATE_FORMATS``, so the answer equals the general path's."""
     items = values.tolist()
-    try:
-        joined = "\x00".join(items)
-    except TypeError:
+    if not items or set(map(type, items)) != {str}:
         return None
-    if not items:
-        return None
-    if re.fullmatch(f"(?:{_ISO_DAY}\x00)*{_ISO_DAY}", joined):
+    if _every_match(f"(?:{_ISO_DAY}\x00)*{_ISO_DAY}", items):
         iso = items
-    elif re.fullmatch(f"(?:{_DMY_DAY}\x00)*{_DMY_DAY}", joined):
+    elif _every_match(f"(?:{_DMY_DAY}\x00)*{_DMY_DAY}", items):
         iso = _dmy_to_iso(items)
     else:
         return None
     ok = pd.to_datetime(pd.Series(iso, index=values.index), format="%Y-%m-%d", errors="coerce").notna()
     return pd.Series(iso, index=values.index, dtype=object).where(ok, ""), ~ok
+
+
+def _every_match(joined_pattern: str, items: list[str]) -> bool:
+    """Whether ``joined_pattern`` matches each piece of ``items`` joined by NUL."""
+    compiled = re.compile(joined_pattern)
+    return all(compiled.fullmatch("\x00".join(part)) for part in pieces(items))
 
 
 _DMY_TO_ISO = [6, 7, 8, 9, 5, 3, 4, 2, 0, 1]  # dd/mm/yyyy -> yyyy/mm/dd (then "-" for the marks)
