@@ -5,12 +5,15 @@ stored twin and finds the changed ones. Changed rows go through ``INSERT ... SEL
 CONFLICT (key) DO UPDATE ... WHERE (row) IS DISTINCT FROM (new row)``, new keys through a
 plain ``INSERT`` (no speculative insertion), so identical rows stay untouched (no dead
 tuple, no ``updated_at`` bump). Each returns ``(created, ...)`` per written row; whatever
-is not returned was unchanged.
+is not returned was unchanged. A caller that expects a batch of new keys only (the file
+import's first load) can skip the probe: ``insert_all`` writes the whole batch with one
+plain ``INSERT``, or nothing when one of its keys is already stored.
 
 Row-level security: ``COPY FROM`` into a table under RLS is refused, so the stage is a
 temporary table (owned by the app role, not under RLS) and the ``INSERT ... SELECT`` goes
 through the policy's WITH CHECK. The raw psycopg cursor bypasses Django's execute-wrapper,
-so ``apply_session_settings`` sets ``app.tenant_id`` on it first.
+so the caller sets ``app.tenant_id`` on it first (``apply_session_settings``, or
+``session_settings`` as ``Stage.load``'s prelude).
 """
 
 from __future__ import annotations

@@ -243,19 +243,26 @@ def test_a_plain_block_of_several_pieces_reads_as_the_csv_module_reads_it(tmp_pa
     the csv module's, and a line the pattern refuses in the last piece sends the whole
     block to the csv module."""
     lines = [f'{n};"Pérez {n}";{n % 7}\r\n' if n % 2 else f"{n};Ana;x\r\n" for n in range(2500)]
+    block = parsing._plain_block
     for odd, data in (
         (False, "id;name;v\r\n" + "".join(lines).rstrip("\r\n")),
-        (True, "id;name;v\r\n" + "".join(lines[:2400]) + '"a;b";x;y\r\n' + "".join(lines[2401:])),
+        (True, "id;name;v\r\n" + "".join(lines[:2400]) + 'ab"c;x;y\r\n' + "".join(lines[2401:])),
     ):
         path = write(tmp_path, data.encode())
         info = inspect_file(path)
-        plain = []
-        block = parsing._plain_block
-        monkeypatch.setattr(parsing, "_plain_block", lambda *args: plain.append(block(*args)) or plain[-1])
-        fast = list(iter_chunks(path, info, chunk_rows=5000))
-        monkeypatch.setattr(parsing, "_plain_block", lambda *args: None)
-        general = list(iter_chunks(path, info, chunk_rows=5000))
-        assert [columns is None for columns in plain] == [odd]
+        answers: list = []
+
+        def recorded(*args, answers=answers):
+            answers.append(block(*args))
+            return answers[-1]
+
+        with monkeypatch.context() as patch:
+            patch.setattr(parsing, "_plain_block", recorded)
+            fast = list(iter_chunks(path, info, chunk_rows=5000))
+        with monkeypatch.context() as patch:
+            patch.setattr(parsing, "_plain_block", lambda *args: None)
+            general = list(iter_chunks(path, info, chunk_rows=5000))
+        assert [columns is None for columns in answers] == [odd]
         assert len(fast) == len(general) == 1
         pd.testing.assert_frame_equal(fast[0].frame, general[0].frame)
         assert len(fast[0].frame) == 2500
