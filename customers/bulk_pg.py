@@ -241,7 +241,7 @@ class Stage:
             written += self._upsert(cursor, changed, False, conflict, conflict_where, compare, touch, returning)
         else:
             written += new
-        cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}{'; ' + then if then else ''}")
+        self._release(cursor, then)
         return written
 
     def insert_all(self, cursor, *, returning: Sequence[str] = (), then: str = "") -> list[tuple] | None:
@@ -253,18 +253,30 @@ class Stage:
         The rows before the one that is stored are inserted and rolled back: a caller tries
         this while the batches it writes are all new, not once they are mixed."""
         written = self._insert_unless_stored(cursor, [], returning)
-        cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}{'; ' + then if then and written is not None else ''}")
+        self._release(cursor, then if written is not None else "")
         return written
 
     def _insert_unless_stored(self, cursor, changed: list[int], returning: Sequence[str]) -> list[tuple] | None:
         """The staged rows not in ``changed`` through a plain ``INSERT`` under the savepoint
-        (left open for the caller to release); ``None`` when a unique value of theirs is
-        stored, rolled back to the savepoint."""
+        (left open for the caller to ``_release``), returning ``(True, *returning)`` per row;
+        ``None`` when a unique value of theirs is stored, rolled back to the savepoint."""
+        quote = connection.ops.quote_name
+        rows, params = self._rows(changed, among=False, ordered=False)
+        extra = "".join(f", t.{quote(c)}" for c in returning)
+        result = f" RETURNING true{extra}" if returning else ""  # else the count is enough
         try:
-            return self._insert_new(cursor, changed, returning, savepoint=f"SAVEPOINT {_SAVEPOINT}; ")
+            cursor.execute(
+                f"SAVEPOINT {_SAVEPOINT}; INSERT INTO {self.target} AS t ({self._column_list()}) {rows}{result}", params
+            )
         except psycopg2.errors.UniqueViolation:
             cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
             return None
+        return cursor.fetchall() if returning else [(True,)] * cursor.rowcount
+
+    @staticmethod
+    def _release(cursor, then: str) -> None:
+        """Release the insert's savepoint, then run ``then`` in the same round trip."""
+        cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}{'; ' + then if then else ''}")
 
     def _rows(self, changed: list[int], among: bool, ordered: bool = True) -> tuple[str, list]:
         """The stage's rows in ``changed`` (``among``) or not in it, every column of the
@@ -294,18 +306,6 @@ class Stage:
     def _column_list(self) -> str:
         quote = connection.ops.quote_name
         return ", ".join(quote(c) for c in self.columns)
-
-    def _insert_new(self, cursor, changed: list[int], returning: Sequence[str], savepoint: str) -> list[tuple]:
-        quote = connection.ops.quote_name
-        rows, params = self._rows(changed, among=False, ordered=False)
-        if not returning:  # the count is enough: no result row per inserted row
-            cursor.execute(f"{savepoint}INSERT INTO {self.target} ({self._column_list()}) {rows}", params)
-            return [(True,)] * cursor.rowcount
-        extra = "".join(f", t.{quote(c)}" for c in returning)
-        cursor.execute(
-            f"{savepoint}INSERT INTO {self.target} AS t ({self._column_list()}) {rows} RETURNING true{extra}", params
-        )
-        return cursor.fetchall()
 
     def _upsert(self, cursor, changed, among, conflict, conflict_where, compare, touch, returning) -> list[tuple]:
         """``INSERT ... ON CONFLICT DO UPDATE`` of the staged rows in (or not in) ``changed``."""

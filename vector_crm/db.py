@@ -84,8 +84,9 @@ def session_settings() -> tuple[str, list[str]]:
 
 def apply_session_settings(cursor, connection) -> None:
     """Set the RLS session settings on ``cursor`` from the context (use before raw COPY)."""
-    cursor.execute(*session_settings())
-    connection._vector_rls_state = _desired_settings()
+    sql, params = session_settings()
+    cursor.execute(sql, params)
+    connection._vector_rls_state = tuple(params)
 
 
 _TRANSACTION_CONTROL = ("SAVEPOINT", "ROLLBACK", "RELEASE", "COMMIT", "BEGIN")
